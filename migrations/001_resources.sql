@@ -1,0 +1,96 @@
+-- Resources, their versions and the search index.
+-- `resources` holds the current version of each resource (content is the exact JSON text served);
+-- `resource_versions` holds every version including the current one, for vread and history.
+-- Index rows are keyed by the internal surrogate `rid` and are rewritten with each version.
+
+CREATE SEQUENCE resource_rid_seq;
+
+CREATE TABLE resources (
+  rid          bigint PRIMARY KEY,
+  res_type     text NOT NULL,
+  id           text NOT NULL,
+  version      integer NOT NULL,
+  last_updated timestamptz NOT NULL,
+  deleted      boolean NOT NULL DEFAULT false,
+  content      text,
+  CONSTRAINT resources_identity UNIQUE (res_type, id)
+);
+CREATE INDEX resources_type_updated ON resources (res_type, last_updated, rid);
+
+CREATE TABLE resource_versions (
+  rid          bigint NOT NULL,
+  version      integer NOT NULL,
+  res_type     text NOT NULL,
+  id           text NOT NULL,
+  last_updated timestamptz NOT NULL,
+  method       text NOT NULL,
+  content      text,
+  PRIMARY KEY (rid, version)
+);
+CREATE INDEX resource_versions_updated ON resource_versions (last_updated);
+CREATE INDEX resource_versions_type_updated ON resource_versions (res_type, last_updated);
+
+-- string: `norm` is lower-cased and accent-stripped for the default starts-with match; `exact` as written.
+CREATE TABLE idx_string (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  norm text NOT NULL, exact text NOT NULL
+);
+CREATE INDEX idx_string_lookup ON idx_string (res_type, param, norm text_pattern_ops, rid);
+CREATE INDEX idx_string_rid ON idx_string (rid);
+
+CREATE TABLE idx_token (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  system text, code text
+);
+CREATE INDEX idx_token_lookup ON idx_token (res_type, param, code, system, rid);
+CREATE INDEX idx_token_system ON idx_token (res_type, param, system, rid);
+CREATE INDEX idx_token_rid ON idx_token (rid);
+
+-- date: every value is the range [low, high] its precision implies (search.html#date).
+CREATE TABLE idx_date (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  low timestamptz NOT NULL, high timestamptz NOT NULL
+);
+CREATE INDEX idx_date_lookup ON idx_date (res_type, param, low, high, rid);
+CREATE INDEX idx_date_rid ON idx_date (rid);
+
+-- number: the value and the range its significant figures imply.
+CREATE TABLE idx_number (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  value numeric NOT NULL, low numeric NOT NULL, high numeric NOT NULL
+);
+CREATE INDEX idx_number_lookup ON idx_number (res_type, param, value, rid);
+CREATE INDEX idx_number_rid ON idx_number (rid);
+
+-- quantity: as written, and converted to a canonical UCUM unit where one is known.
+CREATE TABLE idx_quantity (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  system text, code text, value numeric NOT NULL, low numeric NOT NULL, high numeric NOT NULL,
+  canon_code text, canon_value numeric
+);
+CREATE INDEX idx_quantity_lookup ON idx_quantity (res_type, param, code, value, rid);
+CREATE INDEX idx_quantity_canon ON idx_quantity (res_type, param, canon_code, canon_value, rid);
+CREATE INDEX idx_quantity_rid ON idx_quantity (rid);
+
+CREATE TABLE idx_uri (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  uri text NOT NULL
+);
+CREATE INDEX idx_uri_lookup ON idx_uri (res_type, param, uri, rid);
+CREATE INDEX idx_uri_rid ON idx_uri (rid);
+
+-- reference: local references resolved to (target_type, target_id); others kept as `target_url`.
+CREATE TABLE idx_reference (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  target_type text, target_id text, target_url text
+);
+CREATE INDEX idx_reference_lookup ON idx_reference (res_type, param, target_id, target_type, rid);
+CREATE INDEX idx_reference_target ON idx_reference (target_type, target_id);
+CREATE INDEX idx_reference_rid ON idx_reference (rid);
+
+-- Compartment membership (Patient, Encounter, ...), per the R4 CompartmentDefinitions.
+CREATE TABLE idx_compartment (
+  rid bigint NOT NULL, comp_type text NOT NULL, comp_id text NOT NULL
+);
+CREATE INDEX idx_compartment_lookup ON idx_compartment (comp_type, comp_id, rid);
+CREATE INDEX idx_compartment_rid ON idx_compartment (rid);

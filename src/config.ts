@@ -1,0 +1,51 @@
+// Server configuration, read once from the environment. Every variable is documented in README.md.
+
+/** Runtime configuration of a Helix instance. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Public FHIR base URL (used in Location headers, fullUrls and links); no trailing slash. */
+  baseUrl: string;
+  /** postgres://… to use a PostgreSQL server; undefined for the embedded database. */
+  databaseUrl?: string;
+  /** Embedded database folder; `memory://` keeps it in memory. */
+  dataDir: string;
+  dbPoolSize: number;
+  redisUrl?: string;
+  /** Largest accepted request body in bytes; larger bodies get 413. */
+  bodyLimit: number;
+  /** Deepest JSON nesting accepted in a request body. */
+  maxJsonDepth: number;
+  logLevel: string;
+  defaultCount: number;
+  maxCount: number;
+  profilesDir?: string;
+}
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** Builds the configuration from environment variables (defaults suit a laptop). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const port = int(env.PORT, 8080, 'PORT');
+  const base: Config = {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    baseUrl: (env.BASE_URL ?? `http://localhost:${port}/fhir`).replace(/\/+$/, ''),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR ?? './data',
+    dbPoolSize: int(env.DB_POOL_SIZE, 16, 'DB_POOL_SIZE'),
+    redisUrl: env.REDIS_URL || undefined,
+    bodyLimit: int(env.BODY_LIMIT, 256 * 1024 * 1024, 'BODY_LIMIT'),
+    maxJsonDepth: int(env.MAX_JSON_DEPTH, 100, 'MAX_JSON_DEPTH'),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    defaultCount: int(env.DEFAULT_COUNT, 20, 'DEFAULT_COUNT'),
+    maxCount: int(env.MAX_COUNT, 1000, 'MAX_COUNT'),
+    profilesDir: env.PROFILES_DIR || undefined,
+  };
+  return { ...base, ...overrides };
+}

@@ -1,0 +1,17 @@
+// One storage layer, two drivers: `pg` against a real PostgreSQL and PGlite embedded in-process.
+// Both speak the same SQL, so everything above this file is driver-agnostic.
+
+/** Something SQL can be sent to: the database itself or an open transaction. */
+export interface Queryable {
+  /** Runs one parameterised statement and returns its rows. */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+/** A database handle with transactions. */
+export interface Database extends Queryable {
+  readonly driver: 'postgres' | 'pglite';
+  /** Runs `fn` inside one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,111 @@
+// Runs a parsed search against the index: one SQL statement per page, keyset-paged on the sort
+// columns (plus rid as tie-breaker) so deep pages cost the same as the first and concurrent
+// writes cause neither duplicates nor gaps.
+import type { Queryable } from '../db/database.js';
+import { badRequest } from '../fhir/errors.js';
+import type { FhirContext } from '../fhir/types.js';
+import type { StoredResource } from '../storage/resource-store.js';
+import { parseSearch, type SearchRequest } from './parse.js';
+import { Binder, filterSql, orderColumns } from './sql.js';
+
+/** One page of search results. */
+export interface SearchPage {
+  matches: StoredResource[];
+  /** Cursor for the next page, if there is one. */
+  next?: string;
+  total?: number;
+}
+
+interface Row { rid: string; res_type: string; id: string; version: number; content: string; lu_ms: number }
+
+function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder): string {
+  const preds = [`r.res_type = ${b.bind(req.resourceType)}`, 'NOT r.deleted'];
+  for (const f of req.filters) preds.push(filterSql(f, req.resourceType, b, ctx.config.baseUrl));
+  return preds.join(' AND ');
+}
+
+/** Runs one page of a search. */
+export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<SearchPage> {
+  const b = new Binder();
+  const where = [whereClause(ctx, req, b)];
+  const order = orderColumns(req.sort);
+  if (req.cursor) where.push(cursorSql(order, decodeCursor(req.cursor, order.length), b));
+  const limit = b.bind(req.count + 1);
+  const sql = `SELECT r.rid::text AS rid, r.res_type, r.id, r.version, r.content,
+      (extract(epoch from r.last_updated) * 1000)::float8 AS lu_ms
+    FROM resources r WHERE ${where.join(' AND ')}
+    ORDER BY ${order.map((c) => `${c.expr} ${c.desc ? 'DESC' : 'ASC'}`).join(', ')} LIMIT ${limit}`;
+  const rows = req.count === 0 ? [] : await q.query<Row>(sql, b.params);
+  const page = rows.slice(0, req.count);
+  const matches = page.map((r) => ({
+    rid: r.rid, resourceType: r.res_type, id: r.id, versionId: r.version,
+    lastUpdated: new Date(r.lu_ms).toISOString(), deleted: false, content: r.content,
+  }));
+  const result: SearchPage = { matches };
+  const last = page[page.length - 1];
+  if (rows.length > req.count && last) result.next = encodeCursor(order.map((c) => cursorValue(c.expr, last)));
+  if (req.total === 'accurate' || req.total === 'estimate' || req.summary === 'count') {
+    result.total = await countSearch(ctx, q, req);
+  } else if (!req.cursor && rows.length <= req.count) {
+    result.total = page.length;
+  }
+  return result;
+}
+
+/** Counts every match of a search. */
+export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
+  const b = new Binder();
+  const rows = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM resources r WHERE ${whereClause(ctx, req, b)}`, b.params);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The first `limit` resources matching a condition (for conditional create/update/delete). */
+export async function findMatches(
+  ctx: FhirContext, q: Queryable, resourceType: string, params: URLSearchParams, limit: number,
+): Promise<StoredResource[]> {
+  const req = parseSearch(ctx.defs, resourceType, params, { defaultCount: limit, maxCount: limit });
+  if (req.unknown.length) {
+    // A condition the server cannot fully evaluate must not silently match too much.
+    throw badRequest(`Condition cannot be evaluated: ${req.unknown.map((u) => u.reason).join('; ')}`);
+  }
+  req.count = limit;
+  req.total = 'none';
+  return (await runSearch(ctx, q, req)).matches;
+}
+
+function cursorValue(expr: string, row: Row): string | number {
+  if (expr === 'r.id') return row.id;
+  if (expr === 'r.last_updated') return row.lu_ms;
+  return row.rid;
+}
+
+function cursorSql(order: { expr: string; desc: boolean }[], values: (string | number)[], b: Binder): string {
+  const bound = order.map((c, i) => {
+    const v = values[i];
+    if (c.expr === 'r.last_updated') return `to_timestamp(${b.bind(v)}::float8 / 1000)`;
+    if (c.expr === 'r.rid') return `${b.bind(String(v))}::bigint`;
+    return `${b.bind(String(v))}::text`;
+  });
+  // (a > x) OR (a = x AND b > y) OR … — works for mixed sort directions, unlike a row comparison.
+  const ors = order.map((c, i) => {
+    const eqs = order.slice(0, i).map((p, j) => `${p.expr} = ${bound[j]}`);
+    return `(${[...eqs, `${c.expr} ${c.desc ? '<' : '>'} ${bound[i]}`].join(' AND ')})`;
+  });
+  return `(${ors.join(' OR ')})`;
+}
+
+function encodeCursor(values: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, length: number): (string | number)[] {
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(values) && values.length === length && values.every((v) => typeof v === 'string' || typeof v === 'number')) {
+      return values as (string | number)[];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('Invalid _cursor: use the next link the server returned');
+}

@@ -1,0 +1,132 @@
+// Compiles parsed filters into SQL predicates over `resources r` (search.html#ptypes). Every value
+// a client sends becomes a bind parameter; only identifiers chosen by this file reach the text.
+import { badRequest } from '../fhir/errors.js';
+import type { Filter } from './parse.js';
+import { dateRange, decimalRange, formatInstant, normalizeString } from './values.js';
+
+/** Collects bind parameters and hands back their placeholders. */
+export class Binder {
+  readonly params: unknown[] = [];
+  /** Adds a value; returns its `$n`. */
+  bind(value: unknown): string {
+    return `$${this.params.push(value)}`;
+  }
+}
+
+const TABLE: Record<string, string> = {
+  string: 'idx_string', token: 'idx_token', date: 'idx_date', number: 'idx_number', quantity: 'idx_quantity', uri: 'idx_uri', reference: 'idx_reference',
+};
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
+type Prefix = (typeof PREFIXES)[number];
+
+function splitPrefix(value: string): { prefix: Prefix; rest: string } {
+  const p = value.slice(0, 2) as Prefix;
+  if (PREFIXES.includes(p) && /^[a-z]{2}[-+0-9.]/.test(value)) return { prefix: p, rest: value.slice(2) };
+  return { prefix: 'eq', rest: value };
+}
+
+/** The predicate for one filter (its values ORed). */
+export function filterSql(f: Filter, resourceType: string, b: Binder, baseUrl: string): string {
+  if (f.code === '_id') return idSql(f, b);
+  if (f.code === '_lastUpdated') return `(${f.values.map((v) => rangeCompare(v, 'r.last_updated', 'r.last_updated', b, 'date')).join(' OR ')})`;
+  const table = TABLE[f.type];
+  if (!table) throw badRequest(`Search parameter ${f.code} of type ${f.type} is not supported`);
+  const scope = `x.res_type = ${b.bind(resourceType)} AND x.param = ${b.bind(f.code)}`;
+  if (f.modifier === 'missing') {
+    return `r.rid ${f.values[0] === 'true' ? 'NOT IN' : 'IN'} (SELECT x.rid FROM ${table} x WHERE ${scope})`;
+  }
+  const alternatives = f.values.map((v) => valueSql(f, v, b, baseUrl));
+  const matches = `SELECT x.rid FROM ${table} x WHERE ${scope} AND (${alternatives.join(' OR ')})`;
+  return `r.rid ${f.modifier === 'not' ? 'NOT IN' : 'IN'} (${matches})`;
+}
+
+function idSql(f: Filter, b: Binder): string {
+  const ids = f.values.filter((v) => v.length > 0);
+  if (f.modifier === 'missing') return f.values[0] === 'true' ? 'false' : 'true';
+  return `r.id ${f.modifier === 'not' ? '<> ALL' : '= ANY'}(${b.bind(ids)}::text[])`;
+}
+
+function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string {
+  switch (f.type) {
+    case 'string': {
+      if (f.modifier === 'exact') return `x.exact = ${b.bind(value)}`;
+      const norm = normalizeString(value).replace(/[\\%_]/g, (c) => '\\' + c);
+      return f.modifier === 'contains' ? `x.norm LIKE ${b.bind('%' + norm + '%')}` : `x.norm LIKE ${b.bind(norm + '%')}`;
+    }
+    case 'token':
+      return tokenSql(value, b);
+    case 'uri': {
+      if (f.modifier === 'below') return `x.uri LIKE ${b.bind(value.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`;
+      if (f.modifier === 'above') return `${b.bind(value)} LIKE replace(replace(replace(x.uri, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`;
+      return `x.uri = ${b.bind(value)}`;
+    }
+    case 'reference':
+      return referenceSql(value, f.modifier, b, baseUrl);
+    case 'date':
+      return rangeCompare(value, 'x.low', 'x.high', b, 'date');
+    case 'number':
+      return rangeCompare(value, 'x.value', 'x.value', b, 'number');
+    case 'quantity': {
+      const [num = '', system, code] = value.split('|');
+      const parts = [rangeCompare(num, 'x.value', 'x.value', b, 'number')];
+      if (system) parts.push(`x.system = ${b.bind(system)}`);
+      if (code) parts.push(`x.code = ${b.bind(code)}`);
+      return `(${parts.join(' AND ')})`;
+    }
+    default:
+      throw badRequest(`Search parameter type ${f.type} is not supported`);
+  }
+}
+
+function tokenSql(value: string, b: Binder): string {
+  const bar = value.indexOf('|');
+  if (bar < 0) return `x.code = ${b.bind(value)}`;
+  const system = value.slice(0, bar);
+  const code = value.slice(bar + 1);
+  if (!system) return `(x.system IS NULL AND x.code = ${b.bind(code)})`;
+  if (!code) return `x.system = ${b.bind(system)}`;
+  return `(x.code = ${b.bind(code)} AND x.system = ${b.bind(system)})`;
+}
+
+function referenceSql(value: string, modifier: string | undefined, b: Binder, baseUrl: string): string {
+  let ref = value.startsWith(baseUrl + '/') ? value.slice(baseUrl.length + 1) : value;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) return `x.target_url = ${b.bind(ref)}`;
+  ref = ref.replace(/\/_history\/.*$/, '');
+  const slash = ref.indexOf('/');
+  const type = slash > 0 ? ref.slice(0, slash) : modifier;
+  const id = slash > 0 ? ref.slice(slash + 1) : ref;
+  return type ? `(x.target_id = ${b.bind(id)} AND x.target_type = ${b.bind(type)})` : `x.target_id = ${b.bind(id)}`;
+}
+
+/**
+ * Compares the indexed range [low, high] with a search value and its prefix (search.html#prefix).
+ * Dates compare as ranges at the value's precision; numbers use the implicit range for eq/ne/ap.
+ */
+function rangeCompare(raw: string, low: string, high: string, b: Binder, kind: 'date' | 'number'): string {
+  const { prefix, rest } = splitPrefix(raw);
+  const dates = kind === 'date' ? dateRange(rest) : undefined;
+  const range = dates ? { low: formatInstant(dates.low), high: formatInstant(dates.high) } : kind === 'number' ? decimalRange(rest) : undefined;
+  if (!range) throw badRequest(`Invalid ${kind} search value "${raw.slice(0, 60)}"`);
+  const cast = kind === 'date' ? 'timestamptz' : 'numeric';
+  const ql = `${b.bind(range.low)}::${cast}`;
+  const qh = `${b.bind(range.high)}::${cast}`;
+  const exact = kind === 'number' ? `${b.bind(rest)}::numeric` : ql;
+  switch (prefix) {
+    case 'eq': return kind === 'date' ? `(${low} >= ${ql} AND ${high} <= ${qh})` : `(${low} >= ${ql} AND ${high} < ${qh})`;
+    case 'ne': return kind === 'date' ? `NOT (${low} >= ${ql} AND ${high} <= ${qh})` : `NOT (${low} >= ${ql} AND ${high} < ${qh})`;
+    case 'gt': return kind === 'date' ? `${high} > ${qh}` : `${high} > ${exact}`;
+    case 'lt': return kind === 'date' ? `${low} < ${ql}` : `${low} < ${exact}`;
+    case 'ge': return kind === 'date' ? `${high} >= ${ql}` : `${high} >= ${exact}`;
+    case 'le': return kind === 'date' ? `${low} <= ${qh}` : `${low} <= ${exact}`;
+    case 'sa': return `${low} > ${qh}`;
+    case 'eb': return `${high} < ${ql}`;
+    case 'ap': return `(${low} <= ${qh} AND ${high} >= ${ql})`;
+  }
+}
+
+/** ORDER BY columns for the sort keys, always ending with rid as the stable tie-breaker. */
+export function orderColumns(sort: { code: string; descending: boolean }[]): { expr: string; desc: boolean }[] {
+  const cols = sort.map((k) => ({ expr: k.code === '_id' ? 'r.id' : 'r.last_updated', desc: k.descending }));
+  cols.push({ expr: 'r.rid', desc: cols[0]?.desc ?? false });
+  return cols;
+}

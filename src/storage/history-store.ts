@@ -1,0 +1,85 @@
+// Typed SQL for the history interaction: versions newest first, keyset-paged so that versions
+// written while a client walks the pages neither repeat nor skip entries.
+import type { Queryable } from '../db/database.js';
+
+/** One history entry. */
+export interface HistoryEntry {
+  rid: string;
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  method: string;
+  content: string | null;
+}
+
+/** Which versions to list. */
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions updated at or after this instant (ISO). */
+  since?: string;
+  /** Only versions current at this instant: the newest version of each resource at or before it. */
+  at?: string;
+  count: number;
+  /** Continue after this position (from a previous page's `next`). */
+  after?: HistoryCursor;
+}
+
+/** Position in the history order (last_updated desc, rid desc, version desc). */
+export interface HistoryCursor { ms: number; rid: string; version: number }
+
+interface Row { rid: string; res_type: string; id: string; version: number; method: string; content: string | null; lu_ms: number }
+
+/** Lists one page (plus one extra row to tell whether another page exists). */
+export async function listHistory(q: Queryable, h: HistoryQuery): Promise<{ entries: HistoryEntry[]; more: boolean }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown): string => `$${params.push(v)}`;
+  if (h.resourceType) where.push(`v.res_type = ${p(h.resourceType)}`);
+  if (h.id) where.push(`v.id = ${p(h.id)}`);
+  if (h.since) where.push(`v.last_updated >= ${p(h.since)}::timestamptz`);
+  if (h.at) {
+    const at = p(h.at);
+    where.push(`v.last_updated <= ${at}::timestamptz`);
+    where.push(`NOT EXISTS (SELECT 1 FROM resource_versions n WHERE n.rid = v.rid AND n.version > v.version
+      AND n.last_updated <= ${at}::timestamptz)`);
+  }
+  if (h.after) {
+    where.push(`(v.last_updated, v.rid, v.version) < (to_timestamp(${p(h.after.ms)}::float8 / 1000), ${p(h.after.rid)}::bigint, ${p(h.after.version)}::int)`);
+  }
+  const sql = `SELECT v.rid::text AS rid, v.res_type, v.id, v.version, v.method, v.content,
+      (extract(epoch from v.last_updated) * 1000)::float8 AS lu_ms
+    FROM resource_versions v ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    ORDER BY v.last_updated DESC, v.rid DESC, v.version DESC LIMIT ${p(h.count + 1)}`;
+  const rows = await q.query<Row>(sql, params);
+  const more = rows.length > h.count;
+  return {
+    more,
+    entries: rows.slice(0, h.count).map((r) => ({
+      rid: r.rid,
+      resourceType: r.res_type,
+      id: r.id,
+      versionId: r.version,
+      lastUpdated: new Date(r.lu_ms).toISOString(),
+      method: r.method,
+      content: r.content,
+    })),
+  };
+}
+
+/** Total number of versions matching the query (without paging). */
+export async function countHistory(q: Queryable, h: Omit<HistoryQuery, 'count' | 'after'>): Promise<number> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown): string => `$${params.push(v)}`;
+  if (h.resourceType) where.push(`res_type = ${p(h.resourceType)}`);
+  if (h.id) where.push(`id = ${p(h.id)}`);
+  if (h.since) where.push(`last_updated >= ${p(h.since)}::timestamptz`);
+  if (h.at) where.push(`last_updated <= ${p(h.at)}::timestamptz`);
+  const rows = await q.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM resource_versions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`,
+    params,
+  );
+  return Number(rows[0]?.n ?? 0);
+}

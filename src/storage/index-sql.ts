@@ -1,0 +1,91 @@
+// SQL fragments that write a resource's index rows with `unnest` over one array parameter per
+// column, so any number of rows costs no extra round trip. Table shapes are in migrations/001.
+import type { IndexRows } from '../search/index-rows.js';
+
+interface IndexTable {
+  table: string;
+  /** Columns after (rid, res_type) — or after rid for the compartment table. */
+  columns: { name: string; type: string }[];
+  typed: boolean;
+  values(rows: IndexRows): unknown[][];
+}
+
+const col = (name: string, type = 'text') => ({ name, type });
+
+const TABLES: IndexTable[] = [
+  {
+    table: 'idx_string', typed: true, columns: [col('param'), col('norm'), col('exact')],
+    values: (r) => [r.string.map((x) => x.param), r.string.map((x) => x.norm), r.string.map((x) => x.exact)],
+  },
+  {
+    table: 'idx_token', typed: true, columns: [col('param'), col('system'), col('code')],
+    values: (r) => [r.token.map((x) => x.param), r.token.map((x) => x.system), r.token.map((x) => x.code)],
+  },
+  {
+    table: 'idx_date', typed: true, columns: [col('param'), col('low', 'timestamptz'), col('high', 'timestamptz')],
+    values: (r) => [r.date.map((x) => x.param), r.date.map((x) => x.low), r.date.map((x) => x.high)],
+  },
+  {
+    table: 'idx_number', typed: true,
+    columns: [col('param'), col('value', 'numeric'), col('low', 'numeric'), col('high', 'numeric')],
+    values: (r) => [r.number.map((x) => x.param), r.number.map((x) => x.value), r.number.map((x) => x.low), r.number.map((x) => x.high)],
+  },
+  {
+    table: 'idx_quantity', typed: true,
+    columns: [
+      col('param'), col('system'), col('code'), col('value', 'numeric'), col('low', 'numeric'), col('high', 'numeric'),
+      col('canon_code'), col('canon_value', 'numeric'),
+    ],
+    values: (r) => {
+      const q = r.quantity;
+      return [
+        q.map((x) => x.param), q.map((x) => x.system), q.map((x) => x.code), q.map((x) => x.value),
+        q.map((x) => x.low), q.map((x) => x.high), q.map((x) => x.canonCode), q.map((x) => x.canonValue),
+      ];
+    },
+  },
+  {
+    table: 'idx_uri', typed: true, columns: [col('param'), col('uri')],
+    values: (r) => [r.uri.map((x) => x.param), r.uri.map((x) => x.uri)],
+  },
+  {
+    table: 'idx_reference', typed: true, columns: [col('param'), col('target_type'), col('target_id'), col('target_url')],
+    values: (r) => [
+      r.reference.map((x) => x.param), r.reference.map((x) => x.targetType),
+      r.reference.map((x) => x.targetId), r.reference.map((x) => x.targetUrl),
+    ],
+  },
+  {
+    table: 'idx_compartment', typed: false, columns: [col('comp_type'), col('comp_id')],
+    values: (r) => [r.compartment.map((x) => x.compType), r.compartment.map((x) => x.compId)],
+  },
+];
+
+/** Number of parameters `indexParams` produces. */
+export const INDEX_PARAM_COUNT = TABLES.reduce((n, t) => n + t.columns.length, 0);
+
+/**
+ * CTEs inserting every index table's rows for the rid in CTE `r`. Parameters start at `$first`;
+ * `$1` must be the resource type.
+ */
+export function indexInsertCtes(first: number): string {
+  let p = first;
+  return TABLES.map((t, i) => {
+    const names = t.columns.map((c) => c.name);
+    const arrays = t.columns.map((c) => `$${p++}::${c.type}[]`);
+    const target = t.typed ? `(rid, res_type, ${names.join(', ')})` : `(rid, ${names.join(', ')})`;
+    const select = t.typed ? `r.rid, $1, u.*` : `r.rid, u.*`;
+    return `, i${i} AS (INSERT INTO ${t.table} ${target} SELECT ${select} FROM r, unnest(${arrays.join(', ')}) AS u)`;
+  }).join('\n');
+}
+
+/** CTEs deleting every index row of the rid in CTE `source`. */
+export function indexDeleteCtes(source: string): string {
+  return TABLES.map((t, i) => `, d${i} AS (DELETE FROM ${t.table} WHERE rid IN (SELECT rid FROM ${source}))`).join('\n');
+}
+
+/** The array parameters for `indexInsertCtes`, empty arrays when there is no index (deletes). */
+export function indexParams(rows: IndexRows | null): unknown[][] {
+  if (!rows) return TABLES.flatMap((t) => t.columns.map(() => []));
+  return TABLES.flatMap((t) => t.values(rows));
+}

@@ -1,0 +1,130 @@
+// Typed SQL for resources and their versions. Each write is ONE statement (data-modifying CTEs):
+// the resource row, its version row and all its index rows go to the database in a single round
+// trip, which on this hardware is the difference between ~1,000 and ~2,000 writes/s.
+import type { Queryable } from '../db/database.js';
+import type { IndexRows } from '../search/index-rows.js';
+import { indexDeleteCtes, indexInsertCtes, indexParams } from './index-sql.js';
+
+/** A resource row as stored: `content` is the exact JSON text served, null once deleted. */
+export interface StoredResource {
+  rid: string;
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  deleted: boolean;
+  content: string | null;
+}
+
+/** One version to write. */
+export interface VersionWrite {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  /** The HTTP verb recorded in history (POST, PUT, PATCH, DELETE). */
+  method: string;
+  /** JSON text of the resource, or null for a delete. */
+  content: string | null;
+  index: IndexRows | null;
+}
+
+const COLUMNS = `rid::text AS rid, res_type, id, version, deleted, content,
+  (extract(epoch from last_updated) * 1000)::float8 AS lu_ms`;
+
+interface Row {
+  rid: string;
+  res_type: string;
+  id: string;
+  version: number;
+  deleted: boolean;
+  content: string | null;
+  lu_ms: number;
+}
+
+const toStored = (r: Row): StoredResource => ({
+  rid: r.rid,
+  resourceType: r.res_type,
+  id: r.id,
+  versionId: r.version,
+  lastUpdated: new Date(r.lu_ms).toISOString(),
+  deleted: r.deleted,
+  content: r.content,
+});
+
+/** The current version of a resource (possibly deleted), or undefined if it never existed. */
+export async function readCurrent(q: Queryable, resourceType: string, id: string): Promise<StoredResource | undefined> {
+  const rows = await q.query<Row>(`SELECT ${COLUMNS} FROM resources WHERE res_type = $1 AND id = $2`, [resourceType, id]);
+  return rows[0] && toStored(rows[0]);
+}
+
+/** Current versions of several resources by internal key, in the order given. */
+export async function readByRids(q: Queryable, rids: readonly string[]): Promise<StoredResource[]> {
+  if (!rids.length) return [];
+  const rows = await q.query<Row>(
+    `SELECT ${COLUMNS} FROM resources r JOIN unnest($1::bigint[]) WITH ORDINALITY AS k(rid, ord) USING (rid) ORDER BY k.ord`,
+    [rids],
+  );
+  return rows.map(toStored);
+}
+
+/** One specific version of a resource, or undefined. */
+export async function readVersion(
+  q: Queryable,
+  resourceType: string,
+  id: string,
+  versionId: number,
+): Promise<StoredResource | undefined> {
+  const rows = await q.query<Row>(
+    `SELECT v.rid::text AS rid, v.res_type, v.id, v.version, v.content IS NULL AS deleted, v.content,
+       (extract(epoch from v.last_updated) * 1000)::float8 AS lu_ms
+     FROM resources r JOIN resource_versions v ON v.rid = r.rid AND v.version = $3
+     WHERE r.res_type = $1 AND r.id = $2`,
+    [resourceType, id, versionId],
+  );
+  return rows[0] && toStored(rows[0]);
+}
+
+const insertSql = `WITH r AS (
+    INSERT INTO resources (rid, res_type, id, version, last_updated, deleted, content)
+    VALUES (nextval('resource_rid_seq'), $1, $2, $3, $4, $6::text IS NULL, $6)
+    ON CONFLICT ON CONSTRAINT resources_identity DO NOTHING
+    RETURNING rid),
+  h AS (INSERT INTO resource_versions (rid, version, res_type, id, last_updated, method, content)
+    SELECT rid, $3, $1, $2, $4, $5, $6 FROM r)
+  ${indexInsertCtes(7)}
+  SELECT rid::text AS rid FROM r`;
+
+/** Inserts a resource that does not exist yet; returns its rid, or undefined if the id is taken. */
+export async function insertResource(q: Queryable, w: VersionWrite): Promise<string | undefined> {
+  const rows = await q.query<{ rid: string }>(insertSql, [
+    w.resourceType, w.id, w.versionId, w.lastUpdated, w.method, w.content, ...indexParams(w.index),
+  ]);
+  return rows[0]?.rid;
+}
+
+const updateSql = `WITH r AS (
+    UPDATE resources SET version = $3, last_updated = $4, deleted = $6::text IS NULL, content = $6
+    WHERE res_type = $1 AND id = $2 AND version = $3 - 1
+    RETURNING rid),
+  h AS (INSERT INTO resource_versions (rid, version, res_type, id, last_updated, method, content)
+    SELECT rid, $3, $1, $2, $4, $5, $6 FROM r)
+  ${indexDeleteCtes('r')}
+  ${indexInsertCtes(7)}
+  SELECT rid::text AS rid FROM r`;
+
+/**
+ * Writes the next version of an existing resource, but only if its current version is still
+ * `versionId - 1` (optimistic locking); returns false when another writer got there first.
+ */
+export async function updateResource(q: Queryable, w: VersionWrite): Promise<boolean> {
+  const rows = await q.query<{ rid: string }>(updateSql, [
+    w.resourceType, w.id, w.versionId, w.lastUpdated, w.method, w.content, ...indexParams(w.index),
+  ]);
+  return rows.length === 1;
+}
+
+/** Takes a transaction-scoped advisory lock on a string key (e.g. a conditional-create condition). */
+export async function lockKey(q: Queryable, key: string): Promise<void> {
+  await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+}
