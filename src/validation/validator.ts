@@ -1,0 +1,133 @@
+// Resource validation for create, update and $validate: the R4 base definition (structure,
+// cardinality, types, fixed/pattern values, invariants) through @medplum/core, required bindings
+// to enumerable value sets (which @medplum/core does not check), and every claimed profile the
+// server knows. Issues are returned, never thrown: the caller decides between 400/422 and a report.
+import { validateResource } from '@medplum/core';
+import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { FhirDefinitions } from '../fhir/definitions.js';
+import type { Issue } from '../fhir/errors.js';
+import { profileBindingIssues, requiredBindingIssues } from './bindings.js';
+import { medplumIssues, toHelixIssues } from './issues.js';
+import { createProfileSchemas } from './profile-schema.js';
+import type { ProfileRegistry } from './profiles.js';
+import { loadCodeSets } from './terminology.js';
+
+/** Options of one validation; `mode` follows the $validate operation. */
+export interface ValidateOptions {
+  /** A profile to validate against in addition to those in meta.profile. */
+  profile?: string;
+  mode?: 'create' | 'update' | 'delete';
+}
+
+/** Validates resources; an empty list or one without errors means the resource is acceptable. */
+export interface Validator {
+  /** All issues found in `resource` (errors, warnings and information). */
+  validate(resource: Resource, options?: ValidateOptions): Issue[];
+}
+
+/** Creates a validator over the R4 definitions and the server's profiles. */
+export function createValidator(defs: FhirDefinitions, profiles: ProfileRegistry): Validator {
+  const codeSets = loadCodeSets();
+  const schemas = createProfileSchemas();
+
+  const profileIssues = (resource: Resource, urls: string[], base: Issue[]): Issue[] => {
+    const issues: Issue[] = [];
+    const known: StructureDefinition[] = [];
+    for (const url of urls) {
+      const sd = profiles.get(url);
+      if (sd) {
+        if (sd.type === resource.resourceType) known.push(sd);
+        else issues.push(typeMismatch(resource, url, sd));
+      } else if (!isCoreDefinitionOf(defs, url, resource.resourceType)) {
+        issues.push({
+          severity: 'warning',
+          code: 'not-found',
+          diagnostics: `Profile ${url} is not known to this server; the resource was not validated against it`,
+          expression: [`${resource.resourceType}.meta.profile`],
+        });
+      }
+    }
+    const seen = new Set(base.map(issueKey));
+    for (const sd of mostSpecific(known, profiles)) {
+      const raw = medplumIssues(() => schemas.validate(resource, sd));
+      const found = toHelixIssues(resource, raw, sd.url);
+      found.push(...withProfile(safeList(() => profileBindingIssues(resource, schemas.schema(sd), codeSets)), sd.url));
+      for (const issue of found) {
+        // A profile's snapshot repeats the base rules; report each finding once.
+        const key = issueKey({ ...issue, diagnostics: issue.diagnostics.replace(/ \(profile [^)]*\)$/, '') });
+        if (seen.has(key)) continue;
+        seen.add(key);
+        issues.push(issue);
+      }
+    }
+    return issues;
+  };
+
+  return {
+    validate(resource, options = {}) {
+      if (options.mode === 'delete') return [];
+      if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+        return [{ severity: 'error', code: 'structure', diagnostics: 'A resource must be a JSON object' }];
+      }
+      const type = (resource as { resourceType?: unknown }).resourceType;
+      if (typeof type !== 'string' || !defs.resourceTypes.has(type)) {
+        return [{ severity: 'error', code: 'structure', diagnostics: `Unknown resource type '${String(type)}'` }];
+      }
+
+      const issues = toHelixIssues(resource, medplumIssues(() => validateResource(resource)));
+      if (options.mode === 'update' && !resource.id) {
+        issues.push({ severity: 'error', code: 'required', diagnostics: 'An update must carry the resource id', expression: [`${type}.id`] });
+      }
+      issues.push(...safeList(() => requiredBindingIssues(resource, codeSets)));
+      const claimed = [...(resource.meta?.profile ?? []), ...(options.profile ? [options.profile] : [])];
+      const urls = [...new Set(claimed.filter((u) => typeof u === 'string').map((u) => u.split('|')[0] as string))];
+      issues.push(...profileIssues(resource, urls, issues));
+      return issues;
+    },
+  };
+}
+
+/** Runs a binding walk; it only fails on content the structural check has already reported. */
+function safeList(run: () => Issue[]): Issue[] {
+  try {
+    return run();
+  } catch {
+    return [];
+  }
+}
+
+function withProfile(issues: Issue[], url: string | undefined): Issue[] {
+  return issues.map((i) => ({ ...i, diagnostics: `${i.diagnostics} (profile ${url})` }));
+}
+
+function issueKey(issue: Issue): string {
+  return `${issue.severity}|${issue.code}|${issue.expression?.join(',') ?? ''}|${issue.diagnostics}`;
+}
+
+function typeMismatch(resource: Resource, url: string, sd: StructureDefinition): Issue {
+  return {
+    severity: 'error',
+    code: 'invalid',
+    diagnostics: `Profile ${url} constrains ${sd.type}, not ${resource.resourceType}`,
+    expression: [`${resource.resourceType}.meta.profile`],
+  };
+}
+
+/** True for the resource's own core definition (claiming it adds nothing to the base validation). */
+function isCoreDefinitionOf(defs: FhirDefinitions, url: string, resourceType: string): boolean {
+  const sd = defs.structureDefinition(url);
+  return sd?.derivation === 'specialization' && sd.type === resourceType;
+}
+
+/** Drops profiles another claimed profile derives from: a snapshot already carries its ancestors' rules. */
+function mostSpecific(sds: StructureDefinition[], profiles: ProfileRegistry): StructureDefinition[] {
+  const ancestors = new Set<string>();
+  for (const sd of sds) {
+    let base = sd.baseDefinition;
+    for (let depth = 0; base && depth < 20; depth++) {
+      ancestors.add(base.split('|')[0] as string);
+      base = profiles.get(base)?.baseDefinition;
+    }
+  }
+  return sds.filter((sd) => !ancestors.has(sd.url as string));
+}
