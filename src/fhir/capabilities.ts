@@ -1,0 +1,57 @@
+// capabilities — http.html#capabilities: GET [base]/metadata returns a CapabilityStatement built
+// from what this server really implements (the routed interactions, the indexed search
+// parameters, the registered operations), so it cannot drift from the code.
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { operations } from '../operations/registry.js';
+import { SUPPORTED_MODIFIERS, UNINDEXED } from '../search/parse.js';
+import type { FhirContext, FhirRequest, FhirResponse } from './types.js';
+
+const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+
+/** Builds the CapabilityStatement. */
+export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse {
+  const resource: CapabilityStatementRestResource[] = [...ctx.defs.resourceTypes].sort().map((type) => ({
+    type: type as CapabilityStatementRestResource['type'],
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalRead: 'modified-since',
+    conditionalUpdate: true,
+    conditionalDelete: 'multiple',
+    referencePolicy: ['literal', 'local'],
+    searchParam: ctx.defs
+      .searchParameters(type)
+      .filter((p) => !UNINDEXED.has(p.code as string) && p.type !== 'composite' && p.type !== 'special' && p.code !== '_query')
+      .map((p) => ({
+        name: p.code as string,
+        definition: p.url,
+        type: p.type,
+        documentation: `Modifiers: ${[...(SUPPORTED_MODIFIERS[p.type as string] ?? [])].map((m) => ':' + m).join(' ') || 'none'}`,
+      })),
+    operation: operations.filter((o) => o.type || o.instance).map((o) => ({ name: o.name, definition: o.definition })),
+  }));
+  const statement: CapabilityStatement = {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    publisher: 'Helix',
+    kind: 'instance',
+    software: { name: 'Helix', version: '0.1.0' },
+    implementation: { description: 'Helix FHIR R4 server', url: ctx.config.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'application/json'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+        operation: operations.filter((o) => o.system).map((o) => ({ name: o.name, definition: o.definition })),
+      },
+    ],
+  };
+  return { status: 200, headers: {}, resource: statement };
+}

@@ -1,0 +1,40 @@
+// search — http.html#search and search.html: GET [type]?…, POST [type]/_search. Returns a
+// searchset Bundle; parameters the server does not understand are rejected under
+// `Prefer: handling=strict` and reported in an OperationOutcome entry otherwise.
+import { parseSearch } from '../search/parse.js';
+import { runSearch } from '../search/search.js';
+import { bundleText, linkWith, type EntryPart } from './bundle.js';
+import { badRequest, operationOutcome } from './errors.js';
+import { parsePrefer } from './prefer.js';
+import { shapeText } from './summary.js';
+import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
+
+/** Searches one resource type. */
+export async function searchType(ctx: FhirContext, s: Session, req: FhirRequest, resourceType: string, params: URLSearchParams): Promise<FhirResponse> {
+  const search = parseSearch(ctx.defs, resourceType, params, ctx.config);
+  if (search.unknown.length && parsePrefer(req.headers.prefer).handling === 'strict') {
+    throw badRequest(search.unknown.map((u) => u.reason).join('; '));
+  }
+  const page = await runSearch(ctx, s.q, search);
+  const self = `${ctx.config.baseUrl}/${resourceType}`;
+  const link = [{ relation: 'self', url: linkWith(self, params, '_cursor', search.cursor) }];
+  if (page.next) link.push({ relation: 'next', url: linkWith(self, params, '_cursor', page.next) });
+  if (search.cursor) link.push({ relation: 'first', url: linkWith(self, params, '_cursor', undefined) });
+
+  const entries: EntryPart[] = [];
+  if (search.summary !== 'count') {
+    for (const m of page.matches) {
+      entries.push({
+        fullUrl: `${ctx.config.baseUrl}/${m.resourceType}/${m.id}`,
+        resourceText: shapeText(ctx, m.content as string, search.summary, search.elements),
+        extra: { search: { mode: 'match' } },
+      });
+    }
+  }
+  if (search.unknown.length) {
+    const outcome = operationOutcome(search.unknown.map((u) => ({ severity: 'warning', code: 'not-supported', diagnostics: `${u.name}: ${u.reason}; ignored` })));
+    entries.push({ resource: outcome, extra: { search: { mode: 'outcome' } } });
+  }
+  const head = { type: 'searchset', ...(page.total !== undefined ? { total: page.total } : {}), link };
+  return { status: 200, headers: {}, text: bundleText(head, entries) };
+}

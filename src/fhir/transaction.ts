@@ -1,0 +1,121 @@
+// transaction and batch — http.html#transaction: POST [base] with a Bundle. A transaction is
+// atomic (one database transaction; any failing entry rolls everything back), processed in the
+// order DELETE, POST, PUT/PATCH, GET, with fullUrls and conditional references resolved and
+// rewritten first; the response lists entries in request order. A batch runs each entry on its own.
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { asFhirError, badRequest, FhirError, operationOutcome } from './errors.js';
+import { parsePrefer } from './prefer.js';
+import { route } from './router.js';
+import { bundleText, type EntryPart } from './bundle.js';
+import { planTransaction, type PlannedEntry } from './transaction-plan.js';
+import { transactionSession, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse, type Session } from './types.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+/** Processes a transaction or batch Bundle. */
+export async function transactionOrBatch(ctx: FhirContext, s: Session, req: FhirRequest): Promise<FhirResponse> {
+  const bundle = req.body as Bundle | undefined;
+  if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') throw badRequest('POST to the base expects a Bundle');
+  if (bundle.type !== 'transaction' && bundle.type !== 'batch') throw badRequest(`Bundle.type must be transaction or batch, not ${String(bundle.type)}`, ['Bundle.type']);
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  entries.forEach(checkEntry);
+  const representation = parsePrefer(req.headers.prefer).return === 'representation';
+  if (bundle.type === 'batch') return batch(ctx, s, req, entries, representation);
+
+  const responses = await s.atomically(async (tx) => {
+    const session = transactionSession(tx);
+    const plan = await planTransaction(ctx, tx, entries);
+    const results: FhirResponse[] = new Array(entries.length);
+    const order = plan.map((p, i) => i).sort((a, b) => (ORDER[plan[a]!.method] ?? 9) - (ORDER[plan[b]!.method] ?? 9) || a - b);
+    for (const i of order) {
+      const p = plan[i] as PlannedEntry;
+      try {
+        results[i] = p.resolved ?? (await route(ctx, session, entryRequest(req, p)));
+      } catch (err) {
+        const e = asFhirError(err);
+        throw new FhirError(e.status, e.issues.map((issue) => ({ ...issue, diagnostics: `Bundle.entry[${i}] (${p.method} ${p.url}): ${issue.diagnostics}` })));
+      }
+      // Release the entry's resource as soon as it is written: large Bundles stay within memory.
+      entries[i] = {};
+    }
+    return results;
+  });
+  const parts = responses.map((r) => responseEntry(r, representation));
+  return { status: 200, headers: {}, text: bundleText({ type: 'transaction-response' }, parts) };
+}
+
+async function batch(ctx: FhirContext, s: Session, req: FhirRequest, entries: BundleEntry[], representation: boolean): Promise<FhirResponse> {
+  const parts: EntryPart[] = [];
+  for (const entry of entries) {
+    try {
+      const r = entry.request as { method: string; url: string };
+      const planned: PlannedEntry = { method: r.method as FhirMethod, url: r.url, entry };
+      parts.push(responseEntry(await route(ctx, s, entryRequest(req, planned)), representation));
+    } catch (err) {
+      const e = asFhirError(err);
+      parts.push({ extra: { response: { status: String(e.status), outcome: operationOutcome(e.issues) } } });
+    }
+  }
+  return { status: 200, headers: {}, text: bundleText({ type: 'batch-response' }, parts) };
+}
+
+function checkEntry(entry: BundleEntry, i: number): void {
+  const r = entry?.request;
+  if (!r || typeof r.method !== 'string' || !METHODS.has(r.method) || typeof r.url !== 'string' || !r.url) {
+    throw badRequest(`Bundle.entry[${i}].request needs a method (GET, POST, PUT, PATCH, DELETE) and a url`, [`Bundle.entry[${i}].request`]);
+  }
+}
+
+/** The FhirRequest for one entry: url relative to the base, headers from entry.request. */
+function entryRequest(outer: FhirRequest, p: PlannedEntry): FhirRequest {
+  const r = p.entry.request as NonNullable<BundleEntry['request']>;
+  const [path = '', query = ''] = p.url.split('?', 2) as [string, string?];
+  let body: unknown = p.entry.resource;
+  let contentType = 'application/fhir+json';
+  const resource = p.entry.resource as Resource | undefined;
+  if (p.method === 'PATCH' && resource?.resourceType === 'Binary') {
+    // A JSON Patch travels in a transaction as a Binary (http.html#patch).
+    contentType = 'application/json-patch+json';
+    body = parseBinaryPatch(resource as Resource & { data?: string });
+  }
+  return {
+    method: p.method,
+    path,
+    query: new URLSearchParams(query),
+    contentType,
+    body,
+    assignedId: p.assignedId,
+    headers: {
+      ifMatch: r.ifMatch,
+      ifNoneMatch: r.ifNoneMatch,
+      ifModifiedSince: r.ifModifiedSince,
+      ifNoneExist: r.ifNoneExist,
+      prefer: outer.headers.prefer,
+    },
+  };
+}
+
+function parseBinaryPatch(binary: { data?: string }): unknown {
+  try {
+    return JSON.parse(Buffer.from(binary.data ?? '', 'base64').toString('utf8'));
+  } catch {
+    throw badRequest('Binary.data of a PATCH entry must be a base64 JSON Patch document');
+  }
+}
+
+const REASONS: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
+
+function responseEntry(r: FhirResponse, representation: boolean): EntryPart {
+  const response: Record<string, unknown> = { status: `${r.status}${REASONS[r.status] ? ' ' + REASONS[r.status] : ''}` };
+  if (r.headers.Location) response.location = r.headers.Location;
+  if (r.headers.ETag) response.etag = r.headers.ETag;
+  if (r.headers['Last-Modified']) response.lastModified = new Date(r.headers['Last-Modified']).toISOString();
+  const part: EntryPart = { extra: { response } };
+  const isRead = !r.headers.Location;
+  if (r.text !== undefined && (representation || isRead)) part.resourceText = r.text;
+  else if (r.resource && r.resource.resourceType === 'OperationOutcome') response.outcome = r.resource;
+  else if (r.resource && (representation || isRead)) part.resource = r.resource;
+  if (r.headers.Location) part.fullUrl = r.headers.Location.replace(/\/_history\/[^/]+$/, '');
+  return part;
+}

@@ -1,0 +1,117 @@
+// The FHIR REST API over HTTP (http.html): parses bodies and headers into a FhirRequest, hands it
+// to the router, and writes the FhirResponse. Every error leaves here as an OperationOutcome.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { asFhirError, badRequest, badStructure, FhirError, notAcceptable, operationOutcome, tooLarge, unsupportedMediaType } from '../fhir/errors.js';
+import { route } from '../fhir/router.js';
+import { poolSession, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse } from '../fhir/types.js';
+import { checkJsonDepth } from './json-depth.js';
+import type { HttpMetrics } from './metrics.js';
+
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const METHODS = new Set<FhirMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Registers the FHIR API under `mountPath` (e.g. `/fhir`). */
+export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext; mountPath: string; metrics: HttpMetrics }): Promise<void> {
+  const { ctx, mountPath, metrics } = opts;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      const text = body as string;
+      if (text.trim() === '') return done(null, undefined);
+      checkJsonDepth(text, ctx.config.maxJsonDepth);
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(err instanceof FhirError ? err : badStructure(`Body is not valid JSON: ${(err as Error).message.slice(0, 200)}`));
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, new URLSearchParams(body as string));
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, _body, done) => {
+    done(unsupportedMediaType(`Content-Type ${String(req.headers['content-type']).slice(0, 80)} is not supported; use application/fhir+json`));
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const fhirErr = toFhirError(err);
+    if (fhirErr.status >= 500) req.log.error({ err }, 'request failed');
+    void sendResponse(reply, req, { status: fhirErr.status, headers: fhirErr.headers, resource: operationOutcome(fhirErr.issues) });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void sendResponse(reply, req, { status: 404, headers: {}, resource: operationOutcome([{ severity: 'error', code: 'not-found', diagnostics: `No endpoint at ${req.method} ${req.url.split('?')[0]?.slice(0, 200)}` }]) });
+  });
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const method = req.method as FhirMethod;
+    if (!METHODS.has(method)) throw new FhirError(405, [{ severity: 'error', code: 'not-supported', diagnostics: `Method ${req.method} is not supported` }]);
+    checkAccept(req);
+    const url = new URL(req.url, 'http://x');
+    const path = url.pathname.slice(mountPath.length).replace(/^\/+/, '');
+    const fhirReq: FhirRequest = {
+      method,
+      path,
+      query: url.searchParams,
+      headers: {
+        ifMatch: header(req, 'if-match'),
+        ifNoneMatch: header(req, 'if-none-match'),
+        ifModifiedSince: header(req, 'if-modified-since'),
+        ifNoneExist: header(req, 'if-none-exist'),
+        prefer: header(req, 'prefer'),
+      },
+      body: req.body,
+      contentType: header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase(),
+    };
+    await sendResponse(reply, req, await route(ctx, poolSession(ctx.db), fhirReq));
+  };
+  app.addHook('onResponse', async (req, reply) => {
+    const path = (req.url.split('?')[0] ?? '').slice(mountPath.length).replace(/^\/+/, '');
+    metrics.observe(req.method, path, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: mountPath, handler, exposeHeadRoute: false });
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: `${mountPath}/*`, handler, exposeHeadRoute: false });
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** 406 unless the client accepts JSON (via Accept or _format). */
+function checkAccept(req: FastifyRequest): void {
+  const format = (req.query as Record<string, string | undefined>)?._format;
+  if (format !== undefined) {
+    if (!/^(json|application\/(fhir\+)?json)$/i.test(format.split(';')[0]?.trim() ?? '')) throw notAcceptable(`_format=${format.slice(0, 60)} is not supported; use json`);
+    return;
+  }
+  const accept = header(req, 'accept');
+  if (!accept) return;
+  const ok = accept.split(',').some((a) => /^(\*\/\*|application\/\*|application\/(fhir\+)?json)$/i.test(a.split(';')[0]?.trim() ?? ''));
+  if (!ok) throw notAcceptable(`Accept: ${accept.slice(0, 80)} is not supported; this server returns application/fhir+json`);
+}
+
+function toFhirError(err: unknown): FhirError {
+  const code = (err as { code?: string; statusCode?: number }).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return tooLarge('Request body exceeds the configured limit (BODY_LIMIT)');
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return badRequest('Request body is empty');
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return badRequest('Invalid Content-Type or Content-Length');
+  const status = (err as { statusCode?: number }).statusCode;
+  if (!(err instanceof FhirError) && typeof status === 'number' && status >= 400 && status < 500) {
+    return new FhirError(status, [{ severity: 'error', code: 'invalid', diagnostics: 'Malformed request' }]);
+  }
+  return asFhirError(err);
+}
+
+/** Writes a FhirResponse; bodies are FHIR JSON, pretty-printed on `_pretty=true`. */
+async function sendResponse(reply: FastifyReply, req: FastifyRequest, res: FhirResponse): Promise<void> {
+  reply.code(res.status);
+  for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
+  if (res.status === 304 || res.status === 204 || (res.text === undefined && !res.resource)) {
+    await reply.send();
+    return;
+  }
+  let text = res.text ?? JSON.stringify(res.resource);
+  if ((req.query as Record<string, string | undefined>)?._pretty === 'true') text = JSON.stringify(JSON.parse(text), null, 2);
+  reply.header('Content-Type', FHIR_JSON);
+  await reply.send(req.method === 'HEAD' ? undefined : text);
+}

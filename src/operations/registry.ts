@@ -1,0 +1,37 @@
+// Operations ($name) at system, type and instance level (operations.html). Each operation lives in
+// its own file and is listed here, so routing and the CapabilityStatement see the same set.
+import { methodNotAllowed, notFound } from '../fhir/errors.js';
+import type { FhirContext, FhirRequest, FhirResponse, Session } from '../fhir/types.js';
+import { validateOperation } from './validate.js';
+
+/** Where an operation was invoked. */
+export interface OperationTarget { resourceType?: string; id?: string }
+
+/** An operation the server implements. */
+export interface OperationDefinitionEntry {
+  name: string;
+  /** Canonical URL of the OperationDefinition it implements. */
+  definition: string;
+  system: boolean;
+  type: boolean;
+  instance: boolean;
+  /** Whether GET is allowed (operations without side effects). */
+  affectsState: boolean;
+  invoke(ctx: FhirContext, s: Session, req: FhirRequest, target: OperationTarget): Promise<FhirResponse>;
+}
+
+/** Every operation Helix implements. */
+export const operations: readonly OperationDefinitionEntry[] = [validateOperation];
+
+/** Invokes `$name` on the target. */
+export async function invokeOperation(
+  ctx: FhirContext, s: Session, req: FhirRequest, name: string, target: OperationTarget,
+): Promise<FhirResponse> {
+  const op = operations.find((o) => o.name === name);
+  const level = target.id ? 'instance' : target.resourceType ? 'type' : 'system';
+  if (!op || !op[level]) throw notFound(`Operation $${name.slice(0, 60)} is not supported at ${level} level`);
+  if (req.method !== 'POST' && !(req.method === 'GET' && !op.affectsState)) {
+    throw methodNotAllowed(`$${name} must be invoked with POST${op.affectsState ? '' : ' or GET'}`);
+  }
+  return op.invoke(ctx, s, req, target);
+}
