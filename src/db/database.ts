@@ -1,10 +1,20 @@
 // One storage layer, two drivers: `pg` against a real PostgreSQL and PGlite embedded in-process.
 // Both speak the same SQL, so everything above this file is driver-agnostic.
 
+/** How to run a statement. */
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on the connection and reuse its plan. For fixed SQL text on hot
+   * paths only (planning a multi-CTE write costs more than executing it); never for SQL built
+   * from request input, which would accumulate prepared statements.
+   */
+  prepare?: boolean;
+}
+
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
   /** Runs one parameterised statement and returns its rows. */
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
 }
 
 /** A database handle with transactions. */

@@ -1,22 +1,30 @@
 // The `pg` driver: a connection pool against a real PostgreSQL server.
 import pg from 'pg';
-import type { Database, Queryable } from './database.js';
+import type { Database, Queryable, QueryOptions } from './database.js';
 
 /** Opens a pooled connection to the PostgreSQL server at `url`. */
 export function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => undefined);
-  const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<R[]> => {
-    const res = await client.query(sql, params as unknown[] | undefined);
+  // Statement names are per SQL text; pg prepares each once per connection on first use.
+  const names = new Map<string, string>();
+  const nameOf = (sql: string): string => {
+    let name = names.get(sql);
+    if (!name) names.set(sql, (name = `helix_${names.size}`));
+    return name;
+  };
+  const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]> => {
+    const values = params as unknown[] | undefined;
+    const res = await client.query(options?.prepare ? { name: nameOf(sql), text: sql, values } : { text: sql, values });
     return res.rows as R[];
   };
   return {
     driver: 'postgres',
-    query: (sql, params) => run(pool, sql, params),
+    query: (sql, params, options) => run(pool, sql, params, options),
     async transaction(fn) {
       const client = await pool.connect();
-      const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
+      const tx: Queryable = { query: (sql, params, options) => run(client, sql, params, options) };
       try {
         await client.query('BEGIN');
         const result = await fn(tx);

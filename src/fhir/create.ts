@@ -1,17 +1,25 @@
 // create — http.html#create: POST [type]; conditional create (#ccreate) with If-None-Exist.
+// A create is prepared (validated, stamped, indexed) and then committed; transactions prepare
+// many and commit them in one statement through the same two functions.
 import { randomUUID } from 'node:crypto';
-import { insertResource } from '../storage/resource-store.js';
+import type { Queryable } from '../db/database.js';
+import { insertResource, insertResources, type VersionWrite } from '../storage/resource-store.js';
 import { lockAndMatch, parseCondition } from './conditional.js';
-import { internalError, preconditionFailed } from './errors.js';
+import { internalError, type Issue, preconditionFailed } from './errors.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
 import { requireResource, stamp, validateForWrite, versionHeaders, writeResponse } from './write.js';
 
+/** A validated, stamped and indexed create, ready to commit. */
+export interface PreparedCreate {
+  write: VersionWrite & { content: string };
+  warnings: Issue[];
+}
+
 /** Creates a resource with a server-assigned id. */
 export async function create(ctx: FhirContext, s: Session, req: FhirRequest, resourceType: string): Promise<FhirResponse> {
-  const resource = requireResource(ctx, req.body, resourceType);
-  const warnings = validateForWrite(ctx, req, resource, 'create');
+  const prepared = prepareCreate(ctx, req, resourceType);
   const condition = req.headers.ifNoneExist;
-  if (!condition) return insertNew(ctx, s, req, resource, warnings);
+  if (!condition) return commitCreate(ctx, s.q, req, prepared);
 
   const params = parseCondition(condition);
   return s.atomically(async (q) => {
@@ -22,19 +30,34 @@ export async function create(ctx: FhirContext, s: Session, req: FhirRequest, res
       // One match: the create is skipped and the existing resource is reported (http.html#ccreate).
       return { ...writeResponse(ctx, req, 200, match, match.content), headers: versionHeaders(ctx, match) };
     }
-    return insertNew(ctx, { q, atomically: (fn) => fn(q) }, req, resource, warnings);
+    return commitCreate(ctx, q, req, prepared);
   });
 }
 
-async function insertNew(
-  ctx: FhirContext, s: Session, req: FhirRequest, resource: Parameters<typeof stamp>[1], warnings: ReturnType<typeof validateForWrite>,
-): Promise<FhirResponse> {
+/** Validates and stamps the body of a create (id from the transaction plan, or a new UUID). */
+export function prepareCreate(ctx: FhirContext, req: FhirRequest, resourceType: string): PreparedCreate {
+  const resource = requireResource(ctx, req.body, resourceType);
+  const warnings = validateForWrite(ctx, req, resource, 'create');
   const id = req.assignedId ?? randomUUID();
   const lastUpdated = ctx.now().toISOString();
   const prepared = stamp(ctx, resource, id, 1, lastUpdated);
-  const rid = await insertResource(s.q, {
-    resourceType: resource.resourceType, id, versionId: 1, lastUpdated, method: 'POST', content: prepared.content, index: prepared.index,
-  });
-  if (!rid) throw internalError('Generated id collided');
-  return writeResponse(ctx, req, 201, { resourceType: resource.resourceType, id, versionId: 1, lastUpdated }, prepared.content, warnings);
+  return {
+    warnings,
+    write: { resourceType, id, versionId: 1, lastUpdated, method: 'POST', content: prepared.content, index: prepared.index },
+  };
+}
+
+/** Commits several prepared creates in one statement; returns their responses in order. */
+export async function commitCreates(ctx: FhirContext, q: Queryable, req: FhirRequest, prepared: PreparedCreate[]): Promise<FhirResponse[]> {
+  await insertResources(q, prepared.map((p) => p.write));
+  return prepared.map((p) => createdResponse(ctx, req, p));
+}
+
+async function commitCreate(ctx: FhirContext, q: Queryable, req: FhirRequest, p: PreparedCreate): Promise<FhirResponse> {
+  if (!(await insertResource(q, p.write))) throw internalError('Generated id collided');
+  return createdResponse(ctx, req, p);
+}
+
+function createdResponse(ctx: FhirContext, req: FhirRequest, p: PreparedCreate): FhirResponse {
+  return writeResponse(ctx, req, 201, p.write, p.write.content, p.warnings);
 }

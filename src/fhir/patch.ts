@@ -53,7 +53,7 @@ async function patchResource(ctx: FhirContext, q: Queryable, req: FhirRequest, r
 function applyPatchBody(req: FhirRequest, resource: Resource): Resource {
   const type = req.contentType;
   if (type === 'application/json-patch+json') return applyJsonPatch(resource, req.body) as Resource;
-  if (type === 'application/fhir+json' || type === 'application/json') {
+  if (type === 'application/fhir+json' || type === 'application/json' || type === 'application/fhir+xml' || type === 'application/xml') {
     const body = req.body as { resourceType?: string } | undefined;
     if (body?.resourceType !== 'Parameters') throw badRequest('A FHIRPath Patch body must be a Parameters resource');
     return applyFhirPathPatch(resource, body as Parameters);

@@ -75,18 +75,15 @@ export async function planTransaction(ctx: FhirContext, q: Queryable, entries: B
     plan.push(p);
   }
 
+  // Conditional references are looked up once each, then every resource is rewritten in place.
   const conditional = new Map<string, string>();
   for (const [i, p] of plan.entries()) {
     if (!p.entry.resource) continue;
-    p.entry.resource = (await rewrite(p.entry.resource, fullUrls, async (ref) => {
-      let target = conditional.get(ref);
-      if (!target) {
-        target = await resolveConditionalReference(ctx, q, ref, i);
-        conditional.set(ref, target);
-      }
-      return target;
-    })) as Resource;
+    const refs = new Set<string>();
+    collectConditionalReferences(p.entry.resource, refs);
+    for (const ref of refs) if (!conditional.has(ref)) conditional.set(ref, await resolveConditionalReference(ctx, q, ref, i));
   }
+  for (const p of plan) if (p.entry.resource) rewrite(p.entry.resource, fullUrls, conditional);
   return plan;
 }
 
@@ -101,25 +98,44 @@ async function resolveConditionalReference(ctx: FhirContext, q: Queryable, ref: 
 
 const CONDITIONAL_REF = /^[A-Z][A-Za-z]+\?.+/;
 
-/** Returns `value` with fullUrls replaced everywhere and conditional references resolved. */
-async function rewrite(value: unknown, fullUrls: Map<string, string>, resolve: (ref: string) => Promise<string>, key = ''): Promise<unknown> {
-  if (typeof value === 'string') {
-    const mapped = fullUrls.get(value);
-    if (mapped) return mapped;
-    if (key === 'reference' && CONDITIONAL_REF.test(value)) return resolve(value);
-    if (key === 'div' && fullUrls.size && value.includes('urn:')) return rewriteNarrative(value, fullUrls);
-    return value;
+/** Adds every conditional reference (`Type?query` in a `reference`) found in `node` to `out`. */
+function collectConditionalReferences(node: unknown, out: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const v of node) if (v && typeof v === 'object') collectConditionalReferences(v, out);
+  } else if (node && typeof node === 'object') {
+    for (const [key, v] of Object.entries(node)) {
+      if (key === 'reference' && typeof v === 'string' && CONDITIONAL_REF.test(v)) out.add(v);
+      else if (v && typeof v === 'object') collectConditionalReferences(v, out);
+    }
   }
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (const item of value) out.push(await rewrite(item, fullUrls, resolve, key));
-    return out;
+}
+
+/**
+ * Replaces fullUrls and resolved conditional references everywhere in `node`, in place: the
+ * Bundle body belongs to this request, and copying every resource of a 25,000-entry Bundle
+ * would double its memory.
+ */
+function rewrite(node: unknown, fullUrls: Map<string, string>, conditional: Map<string, string>): void {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const v: unknown = node[i];
+      if (typeof v === 'string') node[i] = rewriteString(v, '', fullUrls, conditional);
+      else if (v && typeof v === 'object') rewrite(v, fullUrls, conditional);
+    }
+  } else if (node && typeof node === 'object') {
+    const obj = node as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      const v = obj[key];
+      if (typeof v === 'string') obj[key] = rewriteString(v, key, fullUrls, conditional);
+      else if (v && typeof v === 'object') rewrite(v, fullUrls, conditional);
+    }
   }
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = await rewrite(v, fullUrls, resolve, k);
-    return out;
-  }
+}
+
+function rewriteString(value: string, key: string, fullUrls: Map<string, string>, conditional: Map<string, string>): string {
+  const mapped = fullUrls.get(value) ?? (key === 'reference' ? conditional.get(value) : undefined);
+  if (mapped) return mapped;
+  if (key === 'div' && fullUrls.size && value.includes('urn:')) return rewriteNarrative(value, fullUrls);
   return value;
 }
 

@@ -6,12 +6,14 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { asFhirError, badRequest, FhirError, operationOutcome } from './errors.js';
 import { parsePrefer } from './prefer.js';
 import { route } from './router.js';
+import { commitCreates, prepareCreate } from './create.js';
 import { bundleText, type EntryPart } from './bundle.js';
 import { planTransaction, type PlannedEntry } from './transaction-plan.js';
 import { transactionSession, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse, type Session } from './types.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+const CREATE_CHUNK = 500;
 
 /** Processes a transaction or batch Bundle. */
 export async function transactionOrBatch(ctx: FhirContext, s: Session, req: FhirRequest): Promise<FhirResponse> {
@@ -28,21 +30,56 @@ export async function transactionOrBatch(ctx: FhirContext, s: Session, req: Fhir
     const plan = await planTransaction(ctx, tx, entries);
     const results: FhirResponse[] = new Array(entries.length);
     const order = plan.map((p, i) => i).sort((a, b) => (ORDER[plan[a]!.method] ?? 9) - (ORDER[plan[b]!.method] ?? 9) || a - b);
+    // Plain creates are prepared one by one and committed in chunks, one statement per chunk.
+    let creates: number[] = [];
+    const flush = async (): Promise<void> => {
+      const prepared = creates.map((i) => inEntry(i, plan[i] as PlannedEntry, () => prepareCreate(ctx, entryRequest(req, plan[i] as PlannedEntry), (plan[i] as PlannedEntry).url)));
+      const done = await commitCreates(ctx, tx, req, prepared);
+      creates.forEach((i, k) => {
+        results[i] = done[k] as FhirResponse;
+        entries[i] = {};
+      });
+      creates = [];
+    };
     for (const i of order) {
       const p = plan[i] as PlannedEntry;
-      try {
-        results[i] = p.resolved ?? (await route(ctx, session, entryRequest(req, p)));
-      } catch (err) {
-        const e = asFhirError(err);
-        throw new FhirError(e.status, e.issues.map((issue) => ({ ...issue, diagnostics: `Bundle.entry[${i}] (${p.method} ${p.url}): ${issue.diagnostics}` })));
+      if (!p.resolved && p.method === 'POST' && ctx.defs.resourceTypes.has(p.url)) {
+        creates.push(i);
+        if (creates.length >= CREATE_CHUNK) await flush();
+        continue;
       }
+      await flush();
+      results[i] = p.resolved ?? (await inEntryAsync(i, p, () => route(ctx, session, entryRequest(req, p))));
       // Release the entry's resource as soon as it is written: large Bundles stay within memory.
       entries[i] = {};
     }
+    await flush();
     return results;
   });
   const parts = responses.map((r) => responseEntry(r, representation));
   return { status: 200, headers: {}, text: bundleText({ type: 'transaction-response' }, parts) };
+}
+
+/** Runs `fn` for entry i, prefixing any error with the entry's position. */
+function inEntry<T>(i: number, p: PlannedEntry, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw entryError(i, p, err);
+  }
+}
+
+async function inEntryAsync<T>(i: number, p: PlannedEntry, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw entryError(i, p, err);
+  }
+}
+
+function entryError(i: number, p: PlannedEntry, err: unknown): FhirError {
+  const e = asFhirError(err);
+  return new FhirError(e.status, e.issues.map((issue) => ({ ...issue, diagnostics: `Bundle.entry[${i}] (${p.method} ${p.url}): ${issue.diagnostics}` })));
 }
 
 async function batch(ctx: FhirContext, s: Session, req: FhirRequest, entries: BundleEntry[], representation: boolean): Promise<FhirResponse> {

@@ -3,12 +3,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asFhirError, badRequest, badStructure, FhirError, notAcceptable, operationOutcome, tooLarge, unsupportedMediaType } from '../fhir/errors.js';
 import { route } from '../fhir/router.js';
+import { fhirJsonToXml, fhirXmlToJson } from '../fhir/xml.js';
 import { poolSession, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse } from '../fhir/types.js';
 import { checkJsonDepth } from './json-depth.js';
 import type { HttpMetrics } from './metrics.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
+const XML_TYPES = ['application/fhir+xml', 'application/xml', 'text/xml'];
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const FHIR_XML = 'application/fhir+xml; charset=utf-8';
+const JSON_FORMAT = /^(json|application\/(fhir\+)?json|application\/\*|\*\/\*)$/i;
+const XML_FORMAT = /^(xml|application\/(fhir\+)?xml|text\/xml)$/i;
+
+/** The response format the client asked for. */
+type Format = 'json' | 'xml';
+const formats = new WeakMap<FastifyRequest, Format>();
 const METHODS = new Set<FhirMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Registers the FHIR API under `mountPath` (e.g. `/fhir`). */
@@ -24,6 +33,13 @@ export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext;
       done(null, JSON.parse(text));
     } catch (err) {
       done(err instanceof FhirError ? err : badStructure(`Body is not valid JSON: ${(err as Error).message.slice(0, 200)}`));
+    }
+  });
+  app.addContentTypeParser(XML_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, (body as string).trim() === '' ? undefined : fhirXmlToJson(body as string));
+    } catch (err) {
+      done(err as Error);
     }
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -42,10 +58,14 @@ export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext;
     void sendResponse(reply, req, { status: 404, headers: {}, resource: operationOutcome([{ severity: 'error', code: 'not-found', diagnostics: `No endpoint at ${req.method} ${req.url.split('?')[0]?.slice(0, 200)}` }]) });
   });
 
+  // Negotiated before the body is parsed, so that parse errors answer in the client's format too.
+  app.addHook('onRequest', async (req) => {
+    formats.set(req, negotiate(req));
+  });
+
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const method = req.method as FhirMethod;
     if (!METHODS.has(method)) throw new FhirError(405, [{ severity: 'error', code: 'not-supported', diagnostics: `Method ${req.method} is not supported` }]);
-    checkAccept(req);
     const url = new URL(req.url, 'http://x');
     const path = url.pathname.slice(mountPath.length).replace(/^\/+/, '');
     const fhirReq: FhirRequest = {
@@ -77,17 +97,23 @@ function header(req: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-/** 406 unless the client accepts JSON (via Accept or _format). */
-function checkAccept(req: FastifyRequest): void {
+/** JSON or XML, from _format or else the first Accept type the server can produce; 406 otherwise. */
+function negotiate(req: FastifyRequest): Format {
   const format = (req.query as Record<string, string | undefined>)?._format;
   if (format !== undefined) {
-    if (!/^(json|application\/(fhir\+)?json)$/i.test(format.split(';')[0]?.trim() ?? '')) throw notAcceptable(`_format=${format.slice(0, 60)} is not supported; use json`);
-    return;
+    const f = format.split(';')[0]?.trim() ?? '';
+    if (JSON_FORMAT.test(f)) return 'json';
+    if (XML_FORMAT.test(f)) return 'xml';
+    throw notAcceptable(`_format=${format.slice(0, 60)} is not supported; use json or xml`);
   }
   const accept = header(req, 'accept');
-  if (!accept) return;
-  const ok = accept.split(',').some((a) => /^(\*\/\*|application\/\*|application\/(fhir\+)?json)$/i.test(a.split(';')[0]?.trim() ?? ''));
-  if (!ok) throw notAcceptable(`Accept: ${accept.slice(0, 80)} is not supported; this server returns application/fhir+json`);
+  if (!accept) return 'json';
+  for (const a of accept.split(',')) {
+    const type = a.split(';')[0]?.trim() ?? '';
+    if (JSON_FORMAT.test(type)) return 'json';
+    if (XML_FORMAT.test(type)) return 'xml';
+  }
+  throw notAcceptable(`Accept: ${accept.slice(0, 80)} is not supported; this server returns application/fhir+json or application/fhir+xml`);
 }
 
 function toFhirError(err: unknown): FhirError {
@@ -110,8 +136,14 @@ async function sendResponse(reply: FastifyReply, req: FastifyRequest, res: FhirR
     await reply.send();
     return;
   }
+  const pretty = (req.query as Record<string, string | undefined>)?._pretty === 'true';
   let text = res.text ?? JSON.stringify(res.resource);
-  if ((req.query as Record<string, string | undefined>)?._pretty === 'true') text = JSON.stringify(JSON.parse(text), null, 2);
-  reply.header('Content-Type', FHIR_JSON);
+  if (formats.get(req) === 'xml') {
+    text = fhirJsonToXml(res.resource ?? JSON.parse(text), { pretty });
+    reply.header('Content-Type', FHIR_XML);
+  } else {
+    if (pretty) text = JSON.stringify(JSON.parse(text), null, 2);
+    reply.header('Content-Type', FHIR_JSON);
+  }
   await reply.send(req.method === 'HEAD' ? undefined : text);
 }

@@ -79,6 +79,42 @@ export function indexInsertCtes(first: number): string {
   }).join('\n');
 }
 
+/**
+ * CTEs inserting the index rows of many new resources at once. Each row carries the 1-based
+ * ordinal of its resource in the batch, joined through CTE `u` (ord, res_type, id) to the rids
+ * CTE `r` returned. Parameters start at `$first`.
+ */
+export function bulkIndexInsertCtes(first: number): string {
+  let p = first;
+  return TABLES.map((t, i) => {
+    const names = t.columns.map((c) => c.name);
+    const arrays = [`$${p++}::int[]`, ...t.columns.map((c) => `$${p++}::${c.type}[]`)];
+    const target = t.typed ? `(rid, res_type, ${names.join(', ')})` : `(rid, ${names.join(', ')})`;
+    const cols = names.map((n) => `x.${n}`).join(', ');
+    const select = t.typed ? `r.rid, r.res_type, ${cols}` : `r.rid, ${cols}`;
+    return `, i${i} AS (INSERT INTO ${t.table} ${target} SELECT ${select}
+      FROM unnest(${arrays.join(', ')}) AS x(ord, ${names.join(', ')})
+      JOIN u ON u.ord = x.ord JOIN r ON r.res_type = u.res_type AND r.id = u.id)`;
+  }).join('\n');
+}
+
+/** The array parameters for `bulkIndexInsertCtes`: per table, the ordinals then each column. */
+export function bulkIndexParams(all: IndexRows[]): unknown[][] {
+  return TABLES.flatMap((t) => {
+    const ords: number[] = [];
+    const columns: unknown[][] = t.columns.map(() => []);
+    all.forEach((rows, i) => {
+      const values = t.values(rows);
+      const n = values[0]?.length ?? 0;
+      for (let k = 0; k < n; k++) {
+        ords.push(i + 1);
+        values.forEach((v, c) => columns[c]?.push(v[k]));
+      }
+    });
+    return [ords, ...columns];
+  });
+}
+
 /** CTEs deleting every index row of the rid in CTE `source`. */
 export function indexDeleteCtes(source: string): string {
   return TABLES.map((t, i) => `, d${i} AS (DELETE FROM ${t.table} WHERE rid IN (SELECT rid FROM ${source}))`).join('\n');
