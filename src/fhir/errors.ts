@@ -80,6 +80,11 @@ export function asFhirError(err: unknown): FhirError {
   // Serialisation failures and deadlocks are transient conflicts the client may retry.
   if (pgCode === '40001' || pgCode === '40P01') return conflict('Concurrent modification; retry the request');
   if (pgCode === '23505') return conflict('A resource with this identity was created concurrently; retry the request');
+  // Class 22 (data exception: NUL bytes, out-of-range numbers or dates) and 54000 (a value too
+  // large to index) are caused by what the client sent.
+  if (typeof pgCode === 'string' && (pgCode.startsWith('22') || pgCode === '54000')) {
+    return badRequest('A value in the request cannot be stored or searched (out of range, too large, or containing NUL characters)');
+  }
   if (err instanceof RangeError && /call stack/i.test(err.message)) return badRequest('Resource is nested too deeply');
   return internalError('Internal server error');
 }
