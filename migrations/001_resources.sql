@@ -1,7 +1,9 @@
 -- Resources, their versions and the search index.
 -- `resources` holds the current version of each resource (content is the exact JSON text served);
--- `resource_versions` holds every version including the current one, for vread and history.
+-- `resource_versions` holds the earlier versions: an update moves the replaced version there, so a
+-- create — the commonest write — touches one resource row and its index rows only.
 -- Index rows are keyed by the internal surrogate `rid` and are rewritten with each version.
+-- Every index here is paid for on every write: add one only for a query that needs it.
 
 CREATE SEQUENCE resource_rid_seq;
 
@@ -12,10 +14,12 @@ CREATE TABLE resources (
   version      integer NOT NULL,
   last_updated timestamptz NOT NULL,
   deleted      boolean NOT NULL DEFAULT false,
+  method       text NOT NULL,
   content      text,
   CONSTRAINT resources_identity UNIQUE (res_type, id)
 );
-CREATE INDEX resources_type_updated ON resources (res_type, last_updated, rid);
+-- For history and _lastUpdated: one index by time serves every type (filtered by res_type).
+CREATE INDEX resources_updated ON resources (last_updated);
 
 CREATE TABLE resource_versions (
   rid          bigint NOT NULL,
@@ -28,7 +32,6 @@ CREATE TABLE resource_versions (
   PRIMARY KEY (rid, version)
 );
 CREATE INDEX resource_versions_updated ON resource_versions (last_updated);
-CREATE INDEX resource_versions_type_updated ON resource_versions (res_type, last_updated);
 
 -- string: `norm` is lower-cased and accent-stripped for the default starts-with match; `exact` as written.
 CREATE TABLE idx_string (
@@ -43,7 +46,6 @@ CREATE TABLE idx_token (
   system text, code text
 );
 CREATE INDEX idx_token_lookup ON idx_token (res_type, param, code, system, rid);
-CREATE INDEX idx_token_system ON idx_token (res_type, param, system, rid);
 CREATE INDEX idx_token_rid ON idx_token (rid);
 
 -- date: every value is the range [low, high] its precision implies (search.html#date).
@@ -85,7 +87,6 @@ CREATE TABLE idx_reference (
   target_type text, target_id text, target_url text
 );
 CREATE INDEX idx_reference_lookup ON idx_reference (res_type, param, target_id, target_type, rid);
-CREATE INDEX idx_reference_target ON idx_reference (target_type, target_id);
 CREATE INDEX idx_reference_rid ON idx_reference (rid);
 
 -- Compartment membership (Patient, Encounter, ...), per the R4 CompartmentDefinitions.

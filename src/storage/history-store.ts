@@ -31,26 +31,48 @@ export interface HistoryCursor { ms: number; rid: string; version: number }
 
 interface Row { rid: string; res_type: string; id: string; version: number; method: string; content: string | null; lu_ms: number }
 
+/** Filters shared by both halves of history: current rows (`resources`) and earlier versions. */
+function versionFilters(h: Omit<HistoryQuery, 'count' | 'after'>, p: (v: unknown) => string, alias: string): string[] {
+  const where: string[] = [];
+  if (h.resourceType && h.id) {
+    where.push(`${alias}.rid = (SELECT rid FROM resources WHERE res_type = ${p(h.resourceType)} AND id = ${p(h.id)})`);
+  } else if (h.resourceType) {
+    where.push(`${alias}.res_type = ${p(h.resourceType)}`);
+  }
+  if (h.since) where.push(`${alias}.last_updated >= ${p(h.since)}::timestamptz`);
+  if (h.at) where.push(`${alias}.last_updated <= ${p(h.at)}::timestamptz`);
+  return where;
+}
+
+const VERSION_COLUMNS = 'rid, res_type, id, version, method, content, last_updated';
+
+/** Every version matching the filters: the current rows plus the earlier versions. */
+function allVersions(h: Omit<HistoryQuery, 'count' | 'after'>, p: (v: unknown) => string): string {
+  const clause = (alias: string): string => {
+    const where = versionFilters(h, p, alias);
+    return where.length ? `WHERE ${where.join(' AND ')}` : '';
+  };
+  return `(SELECT ${VERSION_COLUMNS} FROM resources c ${clause('c')}
+    UNION ALL SELECT ${VERSION_COLUMNS} FROM resource_versions o ${clause('o')})`;
+}
+
 /** Lists one page (plus one extra row to tell whether another page exists). */
 export async function listHistory(q: Queryable, h: HistoryQuery): Promise<{ entries: HistoryEntry[]; more: boolean }> {
-  const where: string[] = [];
   const params: unknown[] = [];
   const p = (v: unknown): string => `$${params.push(v)}`;
-  if (h.resourceType) where.push(`v.res_type = ${p(h.resourceType)}`);
-  if (h.id) where.push(`v.id = ${p(h.id)}`);
-  if (h.since) where.push(`v.last_updated >= ${p(h.since)}::timestamptz`);
+  const where: string[] = [];
   if (h.at) {
+    // Only the version that was current at `at`: no later version of the same resource by then.
     const at = p(h.at);
-    where.push(`v.last_updated <= ${at}::timestamptz`);
-    where.push(`NOT EXISTS (SELECT 1 FROM resource_versions n WHERE n.rid = v.rid AND n.version > v.version
-      AND n.last_updated <= ${at}::timestamptz)`);
+    where.push(`NOT EXISTS (SELECT 1 FROM resources n WHERE n.rid = v.rid AND n.version > v.version AND n.last_updated <= ${at}::timestamptz)`);
+    where.push(`NOT EXISTS (SELECT 1 FROM resource_versions n WHERE n.rid = v.rid AND n.version > v.version AND n.last_updated <= ${at}::timestamptz)`);
   }
   if (h.after) {
     where.push(`(v.last_updated, v.rid, v.version) < (to_timestamp(${p(h.after.ms)}::float8 / 1000), ${p(h.after.rid)}::bigint, ${p(h.after.version)}::int)`);
   }
   const sql = `SELECT v.rid::text AS rid, v.res_type, v.id, v.version, v.method, v.content,
       (extract(epoch from v.last_updated) * 1000)::float8 AS lu_ms
-    FROM resource_versions v ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    FROM ${allVersions(h, p)} v ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
     ORDER BY v.last_updated DESC, v.rid DESC, v.version DESC LIMIT ${p(h.count + 1)}`;
   const rows = await q.query<Row>(sql, params);
   const more = rows.length > h.count;
@@ -68,18 +90,10 @@ export async function listHistory(q: Queryable, h: HistoryQuery): Promise<{ entr
   };
 }
 
-/** Total number of versions matching the query (without paging). */
-export async function countHistory(q: Queryable, h: Omit<HistoryQuery, 'count' | 'after'>): Promise<number> {
-  const where: string[] = [];
+/** Total number of versions matching the query (without paging; not for `_at`). */
+export async function countHistory(q: Queryable, h: Omit<HistoryQuery, 'count' | 'after' | 'at'>): Promise<number> {
   const params: unknown[] = [];
   const p = (v: unknown): string => `$${params.push(v)}`;
-  if (h.resourceType) where.push(`res_type = ${p(h.resourceType)}`);
-  if (h.id) where.push(`id = ${p(h.id)}`);
-  if (h.since) where.push(`last_updated >= ${p(h.since)}::timestamptz`);
-  if (h.at) where.push(`last_updated <= ${p(h.at)}::timestamptz`);
-  const rows = await q.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM resource_versions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`,
-    params,
-  );
+  const rows = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${allVersions(h, p)} v`, params);
   return Number(rows[0]?.n ?? 0);
 }
