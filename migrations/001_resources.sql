@@ -64,13 +64,13 @@ CREATE TABLE idx_number (
 CREATE INDEX idx_number_lookup ON idx_number (res_type, param, value, rid);
 CREATE INDEX idx_number_rid ON idx_number (rid);
 
--- quantity: as written, and converted to a canonical UCUM unit where one is known.
+-- quantity: as written, and (canon_code, canon_value) in the canonical UCUM unit where a conversion
+-- is known — else the code and value as written — so one index serves every search with a unit.
 CREATE TABLE idx_quantity (
   rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
   system text, code text, value numeric NOT NULL, low numeric NOT NULL, high numeric NOT NULL,
-  canon_code text, canon_value numeric
+  canon_code text, canon_value numeric NOT NULL
 );
-CREATE INDEX idx_quantity_lookup ON idx_quantity (res_type, param, code, value, rid);
 CREATE INDEX idx_quantity_canon ON idx_quantity (res_type, param, canon_code, canon_value, rid);
 CREATE INDEX idx_quantity_rid ON idx_quantity (rid);
 

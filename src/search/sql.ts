@@ -2,6 +2,7 @@
 // a client sends becomes a bind parameter; only identifiers chosen by this file reach the text.
 import { badRequest } from '../fhir/errors.js';
 import type { Filter } from './parse.js';
+import { toCanonical, UCUM_SYSTEM } from './ucum.js';
 import { dateRange, decimalRange, formatInstant, normalizeString } from './values.js';
 
 /** Collects bind parameters and hands back their placeholders. */
@@ -66,15 +67,52 @@ function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string 
       return rangeCompare(value, 'x.low', 'x.high', b, 'date');
     case 'number':
       return rangeCompare(value, 'x.value', 'x.value', b, 'number');
-    case 'quantity': {
-      const [num = '', system, code] = value.split('|');
-      const parts = [rangeCompare(num, 'x.value', 'x.value', b, 'number')];
-      if (system) parts.push(`x.system = ${b.bind(system)}`);
-      if (code) parts.push(`x.code = ${b.bind(code)}`);
-      return `(${parts.join(' AND ')})`;
-    }
+    case 'quantity':
+      return quantitySql(value, b);
     default:
       throw badRequest(`Search parameter type ${f.type} is not supported`);
+  }
+}
+
+/**
+ * `[prefix]number|system|code` (search.html#quantity). With a unit, the comparison runs on the
+ * canonical UCUM form, so `37|http://unitsofmeasure.org|Cel` finds 98.6 [degF].
+ */
+function quantitySql(value: string, b: Binder): string {
+  const [raw = '', system, code] = value.split('|');
+  if (!code) {
+    const parts = [rangeCompare(raw, 'x.value', 'x.value', b, 'number')];
+    if (system) parts.push(`x.system = ${b.bind(system)}`);
+    return `(${parts.join(' AND ')})`;
+  }
+  const { prefix, rest } = splitPrefix(raw);
+  const range = decimalRange(rest);
+  if (!range) throw badRequest(`Invalid quantity search value "${value.slice(0, 60)}"`);
+  const ucum = !system || system === UCUM_SYSTEM;
+  const low = ucum ? toCanonical(code, range.low) : undefined;
+  const high = ucum ? toCanonical(code, range.high) : undefined;
+  const exact = ucum ? toCanonical(code, rest) : undefined;
+  const canon = low && high && exact
+    ? { code: low.code, range: { low: low.value, high: high.value }, exact: exact.value }
+    : { code, range, exact: rest };
+  const parts = [`x.canon_code = ${b.bind(canon.code)}`, compareDecimal(prefix, canon.range, canon.exact, 'x.canon_value', b)];
+  if (system) parts.push(`x.system = ${b.bind(system)}`);
+  return `(${parts.join(' AND ')})`;
+}
+
+/** A prefix comparison of a single indexed decimal with a search value's implicit range. */
+function compareDecimal(prefix: Prefix, range: { low: string; high: string }, exact: string, column: string, b: Binder): string {
+  const ql = (): string => `${b.bind(range.low)}::numeric`;
+  const qh = (): string => `${b.bind(range.high)}::numeric`;
+  const v = (): string => `${b.bind(exact)}::numeric`;
+  switch (prefix) {
+    case 'eq': return `(${column} >= ${ql()} AND ${column} < ${qh()})`;
+    case 'ne': return `NOT (${column} >= ${ql()} AND ${column} < ${qh()})`;
+    case 'gt': case 'sa': return `${column} > ${v()}`;
+    case 'lt': case 'eb': return `${column} < ${v()}`;
+    case 'ge': return `${column} >= ${v()}`;
+    case 'le': return `${column} <= ${v()}`;
+    case 'ap': { const x = v(); return `(${column} >= ${x} * 0.9 AND ${column} <= ${x} * 1.1)`; }
   }
 }
 
@@ -107,20 +145,20 @@ function rangeCompare(raw: string, low: string, high: string, b: Binder, kind: '
   const dates = kind === 'date' ? dateRange(rest) : undefined;
   const range = dates ? { low: formatInstant(dates.low), high: formatInstant(dates.high) } : kind === 'number' ? decimalRange(rest) : undefined;
   if (!range) throw badRequest(`Invalid ${kind} search value "${raw.slice(0, 60)}"`);
-  const cast = kind === 'date' ? 'timestamptz' : 'numeric';
-  const ql = `${b.bind(range.low)}::${cast}`;
-  const qh = `${b.bind(range.high)}::${cast}`;
-  const exact = kind === 'number' ? `${b.bind(rest)}::numeric` : ql;
+  if (kind === 'number') return compareDecimal(prefix, range, rest, low, b);
+  // Placeholders are bound on use: an unused parameter has no inferable type.
+  const ql = (): string => `${b.bind(range.low)}::timestamptz`;
+  const qh = (): string => `${b.bind(range.high)}::timestamptz`;
   switch (prefix) {
-    case 'eq': return kind === 'date' ? `(${low} >= ${ql} AND ${high} <= ${qh})` : `(${low} >= ${ql} AND ${high} < ${qh})`;
-    case 'ne': return kind === 'date' ? `NOT (${low} >= ${ql} AND ${high} <= ${qh})` : `NOT (${low} >= ${ql} AND ${high} < ${qh})`;
-    case 'gt': return kind === 'date' ? `${high} > ${qh}` : `${high} > ${exact}`;
-    case 'lt': return kind === 'date' ? `${low} < ${ql}` : `${low} < ${exact}`;
-    case 'ge': return kind === 'date' ? `${high} >= ${ql}` : `${high} >= ${exact}`;
-    case 'le': return kind === 'date' ? `${low} <= ${qh}` : `${low} <= ${exact}`;
-    case 'sa': return `${low} > ${qh}`;
-    case 'eb': return `${high} < ${ql}`;
-    case 'ap': return `(${low} <= ${qh} AND ${high} >= ${ql})`;
+    case 'eq': return `(${low} >= ${ql()} AND ${high} <= ${qh()})`;
+    case 'ne': return `NOT (${low} >= ${ql()} AND ${high} <= ${qh()})`;
+    case 'gt': return `${high} > ${qh()}`;
+    case 'lt': return `${low} < ${ql()}`;
+    case 'ge': return `${high} >= ${ql()}`;
+    case 'le': return `${low} <= ${qh()}`;
+    case 'sa': return `${low} > ${qh()}`;
+    case 'eb': return `${high} < ${ql()}`;
+    case 'ap': return `(${low} <= ${qh()} AND ${high} >= ${ql()})`;
   }
 }
 

@@ -40,7 +40,7 @@ const TABLES: IndexTable[] = [
       const q = r.quantity;
       return [
         q.map((x) => x.param), q.map((x) => x.system), q.map((x) => x.code), q.map((x) => x.value),
-        q.map((x) => x.low), q.map((x) => x.high), q.map((x) => x.canonCode), q.map((x) => x.canonValue),
+        q.map((x) => x.low), q.map((x) => x.high), q.map((x) => x.canonCode ?? x.code), q.map((x) => x.canonValue ?? x.value),
       ];
     },
   },
