@@ -68,9 +68,10 @@ export const INDEX_PARAM_COUNT = TABLES.reduce((n, t) => n + t.columns.length, 0
  * CTEs inserting every index table's rows for the rid in CTE `r`. Parameters start at `$first`;
  * `$1` must be the resource type.
  */
-export function indexInsertCtes(first: number): string {
+export function indexInsertCtes(first: number, mask = ALL_TABLES): string {
   let p = first;
   return TABLES.map((t, i) => {
+    if (!(mask & (1 << i))) return '';
     const names = t.columns.map((c) => c.name);
     const arrays = t.columns.map((c) => `$${p++}::${c.type}[]`);
     const target = t.typed ? `(rid, res_type, ${names.join(', ')})` : `(rid, ${names.join(', ')})`;
@@ -120,8 +121,26 @@ export function indexDeleteCtes(source: string): string {
   return TABLES.map((t, i) => `, d${i} AS (DELETE FROM ${t.table} WHERE rid IN (SELECT rid FROM ${source}))`).join('\n');
 }
 
-/** The array parameters for `indexInsertCtes`, empty arrays when there is no index (deletes). */
-export function indexParams(rows: IndexRows | null): unknown[][] {
-  if (!rows) return TABLES.flatMap((t) => t.columns.map(() => []));
-  return TABLES.flatMap((t) => t.values(rows));
+/** Bit mask of every index table. */
+export const ALL_TABLES = (1 << TABLES.length) - 1;
+
+/**
+ * Which tables `rows` has rows for, as a bit mask. Statements are built per mask so that a
+ * resource pays only for the tables it uses (an empty INSERT … unnest still costs an executor node).
+ */
+export function indexMask(rows: IndexRows | null): number {
+  if (!rows) return 0;
+  let mask = 0;
+  TABLES.forEach((t, i) => {
+    if ((t.values(rows)[0]?.length ?? 0) > 0) mask |= 1 << i;
+  });
+  return mask;
+}
+
+/** The array parameters for `indexInsertCtes` with the same mask. */
+export function indexParams(rows: IndexRows | null, mask = ALL_TABLES): unknown[][] {
+  return TABLES.flatMap((t, i) => {
+    if (!(mask & (1 << i))) return [];
+    return rows ? t.values(rows) : t.columns.map(() => []);
+  });
 }

@@ -4,7 +4,7 @@
 // ~2,000 writes/s.
 import type { Queryable } from '../db/database.js';
 import { emptyIndexRows, type IndexRows } from '../search/index-rows.js';
-import { bulkIndexInsertCtes, bulkIndexParams, indexDeleteCtes, indexInsertCtes, indexParams } from './index-sql.js';
+import { bulkIndexInsertCtes, bulkIndexParams, indexDeleteCtes, indexInsertCtes, indexMask, indexParams } from './index-sql.js';
 
 /** A resource row as stored: `content` is the exact JSON text served, null once deleted. */
 export interface StoredResource {
@@ -91,18 +91,22 @@ export async function readVersion(
   return rows[0] && toStored(rows[0]);
 }
 
-const insertSql = `WITH r AS (
+const insertSql = (mask: number): string => `WITH r AS (
     INSERT INTO resources (rid, res_type, id, version, last_updated, deleted, method, content)
     VALUES (nextval('resource_rid_seq'), $1, $2, $3, $4, $6::text IS NULL, $5, $6)
     ON CONFLICT ON CONSTRAINT resources_identity DO NOTHING
     RETURNING rid)
-  ${indexInsertCtes(7)}
+  ${indexInsertCtes(7, mask)}
   SELECT rid::text AS rid FROM r`;
+const insertSqlByMask = new Map<number, string>();
 
 /** Inserts a resource that does not exist yet; returns its rid, or undefined if the id is taken. */
 export async function insertResource(q: Queryable, w: VersionWrite): Promise<string | undefined> {
-  const rows = await q.query<{ rid: string }>(insertSql, [
-    w.resourceType, w.id, w.versionId, w.lastUpdated, w.method, w.content, ...indexParams(w.index),
+  const mask = indexMask(w.index);
+  let sql = insertSqlByMask.get(mask);
+  if (!sql) insertSqlByMask.set(mask, (sql = insertSql(mask)));
+  const rows = await q.query<{ rid: string }>(sql, [
+    w.resourceType, w.id, w.versionId, w.lastUpdated, w.method, w.content, ...indexParams(w.index, mask),
   ], PREPARED);
   return rows[0]?.rid;
 }
