@@ -1,12 +1,13 @@
 // Resource validation for create, update and $validate: the R4 base definition (structure,
-// cardinality, types, fixed/pattern values, invariants) through @medplum/core, required bindings
-// to enumerable value sets (which @medplum/core does not check), and every claimed profile the
-// server knows. Issues are returned, never thrown: the caller decides between 400/422 and a report.
-import { validateResource } from '@medplum/core';
+// cardinality, types, fixed/pattern values, invariants, and required bindings to enumerable value
+// sets) through the compiled validator (compiled/, equivalent to @medplum/core's validateResource
+// plus bindings.ts, several times faster), and every claimed profile the server knows through
+// @medplum/core. Issues are returned, never thrown: the caller decides between 400/422 and a report.
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { FhirDefinitions } from '../fhir/definitions.js';
 import type { Issue } from '../fhir/errors.js';
-import { profileBindingIssues, requiredBindingIssues } from './bindings.js';
+import { profileBindingIssues } from './bindings.js';
+import { createCompiledValidator } from './compiled/index.js';
 import { medplumIssues, toHelixIssues } from './issues.js';
 import { createProfileSchemas } from './profile-schema.js';
 import type { ProfileRegistry } from './profiles.js';
@@ -29,6 +30,7 @@ export interface Validator {
 export function createValidator(defs: FhirDefinitions, profiles: ProfileRegistry): Validator {
   const codeSets = loadCodeSets();
   const schemas = createProfileSchemas();
+  const baseDefinition = createCompiledValidator(codeSets);
 
   const profileIssues = (resource: Resource, urls: string[], base: Issue[]): Issue[] => {
     const issues: Issue[] = [];
@@ -74,17 +76,26 @@ export function createValidator(defs: FhirDefinitions, profiles: ProfileRegistry
         return [{ severity: 'error', code: 'structure', diagnostics: `Unknown resource type '${String(type)}'` }];
       }
 
-      const issues = toHelixIssues(resource, medplumIssues(() => validateResource(resource)));
+      const issues = validateBase(() => baseDefinition.validate(resource));
       if (options.mode === 'update' && !resource.id) {
         issues.push({ severity: 'error', code: 'required', diagnostics: 'An update must carry the resource id', expression: [`${type}.id`] });
       }
-      issues.push(...safeList(() => requiredBindingIssues(resource, codeSets)));
       const claimed = [...(resource.meta?.profile ?? []), ...(options.profile ? [options.profile] : [])];
       const urls = [...new Set(claimed.filter((u) => typeof u === 'string').map((u) => u.split('|')[0] as string))];
       issues.push(...profileIssues(resource, urls, issues));
       return issues;
     },
   };
+}
+
+/** Runs the base validation; an unexpected failure becomes an error issue, never a 500. */
+function validateBase(run: () => Issue[]): Issue[] {
+  try {
+    return run();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return [{ severity: 'error', code: 'processing', diagnostics: `Validation could not complete: ${message}` }];
+  }
 }
 
 /** Runs a binding walk; it only fails on content the structural check has already reported. */
