@@ -20,6 +20,8 @@ export interface Config {
   defaultCount: number;
   maxCount: number;
   profilesDir?: string;
+  /** Worker processes for `helix serve` (PostgreSQL only). */
+  workers: number;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -46,6 +48,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     defaultCount: int(env.DEFAULT_COUNT, 20, 'DEFAULT_COUNT'),
     maxCount: int(env.MAX_COUNT, 1000, 'MAX_COUNT'),
     profilesDir: env.PROFILES_DIR || undefined,
+    workers: int(env.WORKERS, 1, 'WORKERS'),
   };
   return { ...base, ...overrides };
 }
