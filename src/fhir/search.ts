@@ -1,10 +1,11 @@
 // search — http.html#search and search.html: GET [type]?…, POST [type]/_search. Returns a
 // searchset Bundle; parameters the server does not understand are rejected under
 // `Prefer: handling=strict` and reported in an OperationOutcome entry otherwise.
+import { loadIncludes } from '../search/includes.js';
 import { parseSearch } from '../search/parse.js';
 import { runSearch } from '../search/search.js';
 import { bundleText, linkWith, type EntryPart } from './bundle.js';
-import { badRequest, operationOutcome } from './errors.js';
+import { badRequest, type Issue, operationOutcome } from './errors.js';
 import { parsePrefer } from './prefer.js';
 import { shapeText } from './summary.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
@@ -22,6 +23,8 @@ export async function searchType(ctx: FhirContext, s: Session, req: FhirRequest,
   if (search.cursor) link.push({ relation: 'first', url: linkWith(self, params, '_cursor', undefined) });
 
   const entries: EntryPart[] = [];
+  // Nothing is dropped silently: ignored parameters and applied caps are reported in the Bundle.
+  const warnings: Issue[] = search.unknown.map((u) => ({ severity: 'warning', code: 'not-supported', diagnostics: `${u.name}: ${u.reason}; ignored` }));
   if (search.summary !== 'count') {
     for (const m of page.matches) {
       entries.push({
@@ -31,10 +34,20 @@ export async function searchType(ctx: FhirContext, s: Session, req: FhirRequest,
       });
     }
   }
-  if (search.unknown.length) {
-    const outcome = operationOutcome(search.unknown.map((u) => ({ severity: 'warning', code: 'not-supported', diagnostics: `${u.name}: ${u.reason}; ignored` })));
-    entries.push({ resource: outcome, extra: { search: { mode: 'outcome' } } });
+  if (search.summary !== 'count' && (search.include.length || search.revinclude.length)) {
+    const { included, capped } = await loadIncludes(s.q, search.include, search.revinclude, page.matches, ctx.config.maxCount);
+    for (const m of included) {
+      entries.push({
+        fullUrl: `${ctx.config.baseUrl}/${m.resourceType}/${m.id}`,
+        resourceText: shapeText(ctx, m.content as string, search.summary, search.elements),
+        extra: { search: { mode: 'include' } },
+      });
+    }
+    if (capped) {
+      warnings.push({ severity: 'warning', code: 'too-costly', diagnostics: `More than ${ctx.config.maxCount} resources matched _include/_revinclude; only the first ${ctx.config.maxCount} are included` });
+    }
   }
+  if (warnings.length) entries.push({ resource: operationOutcome(warnings), extra: { search: { mode: 'outcome' } } });
   const head = { type: 'searchset', ...(page.total !== undefined ? { total: page.total } : {}), link };
   return { status: 200, headers: {}, text: bundleText(head, entries) };
 }

@@ -8,15 +8,21 @@ import type { FhirDefinitions } from '../fhir/definitions.js';
 /** One parameter occurrence: `code:modifier=v1,v2` (values ORed). */
 export interface Filter {
   code: string;
-  /** The SearchParameter definition; undefined for the special `_id`/`_lastUpdated`. */
   param: SearchParameter;
   type: string;
   modifier?: string;
   values: string[];
+  /** A chained parameter: the reference's target, per possible target type, must match. */
+  chain?: { resourceType: string; filter: Filter }[];
+  /** `_has:Type:param:…`: a resource of Type whose `param` refers here must match. */
+  has?: { resourceType: string; param: string; filter: Filter };
 }
 
 /** One sort key. */
 export interface SortKey { code: string; descending: boolean }
+
+/** `_include`/`_revinclude` value `Source:param[:Target]`, optionally `:iterate`. */
+export interface IncludeSpec { source: string; param: string; target?: string; iterate: boolean }
 
 /** A parsed search. */
 export interface SearchRequest {
@@ -27,14 +33,14 @@ export interface SearchRequest {
   total: 'none' | 'estimate' | 'accurate';
   summary?: 'true' | 'text' | 'data' | 'count' | 'false';
   elements?: string[];
-  include: string[];
-  revinclude: string[];
+  include: IncludeSpec[];
+  revinclude: IncludeSpec[];
   cursor?: string;
   /** Parameters the server did not understand, with the reason. */
   unknown: { name: string; reason: string }[];
 }
 
-const RESULT_CONTROLS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_include', '_revinclude', '_cursor', '_format', '_pretty']);
+const RESULT_CONTROLS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_cursor', '_format', '_pretty']);
 export const SUPPORTED_MODIFIERS: Record<string, Set<string>> = {
   string: new Set(['exact', 'contains', 'missing']),
   token: new Set(['not', 'missing']),
@@ -44,7 +50,7 @@ export const SUPPORTED_MODIFIERS: Record<string, Set<string>> = {
   quantity: new Set(['missing']),
   uri: new Set(['missing', 'above', 'below']),
 };
-export const UNINDEXED = new Set(['_text', '_content', '_query', '_list', '_has', '_type']);
+export const UNINDEXED = new Set(['_text', '_content', '_query', '_list', '_type']);
 
 /** Splits a search value on unescaped commas, unescaping `\,`, `\$`, `\|` and `\\`. */
 export function splitOr(value: string): string[] {
@@ -71,24 +77,82 @@ export function parseSearch(
     resourceType, filters: [], count: limits.defaultCount, sort: [], total: 'none', include: [], revinclude: [], unknown: [],
   };
   for (const [name, value] of params) {
+    if (name.startsWith('_include') || name.startsWith('_revinclude')) {
+      const spec = parseInclude(defs, name, value);
+      if (typeof spec === 'string') req.unknown.push({ name: `${name}=${value}`, reason: spec });
+      else (name.startsWith('_include') ? req.include : req.revinclude).push(spec);
+      continue;
+    }
     if (RESULT_CONTROLS.has(name)) {
       applyControl(req, name, value, limits.maxCount);
       continue;
     }
-    const [code = '', modifier] = name.split(':', 2);
-    const param = defs.searchParameter(resourceType, code);
-    if (!param || UNINDEXED.has(code) || param.type === 'composite' || param.type === 'special') {
-      req.unknown.push({ name, reason: param ? `search parameter ${code} is not supported yet` : `unknown search parameter ${code} for ${resourceType}` });
-      continue;
-    }
-    if (modifier && !SUPPORTED_MODIFIERS[param.type as string]?.has(modifier) && !(param.type === 'reference' && defs.resourceTypes.has(modifier))) {
-      req.unknown.push({ name, reason: `modifier :${modifier} is not supported for ${param.type} parameter ${code}` });
-      continue;
-    }
-    if (modifier === 'missing' && value !== 'true' && value !== 'false') throw badRequest(`${name} must be true or false`);
-    req.filters.push({ code, param, type: param.type as string, modifier, values: splitOr(value) });
+    const filter = parseFilter(defs, resourceType, name, value, 0);
+    if (typeof filter === 'string') req.unknown.push({ name, reason: filter });
+    else req.filters.push(filter);
   }
   return req;
+}
+
+/** Parses `_include[:iterate]=Source:param[:Target]` (search.html#include); `Source:*` takes every reference. */
+function parseInclude(defs: FhirDefinitions, name: string, value: string): IncludeSpec | string {
+  const modifier = name.split(':')[1];
+  if (modifier !== undefined && modifier !== 'iterate' && modifier !== 'recurse') return `modifier :${modifier} is not supported on ${name.split(':')[0]}`;
+  const [source = '', param = '', target, ...extra] = value.split(':');
+  if (extra.length || !defs.resourceTypes.has(source)) return `expected Type:param[:TargetType], got "${value.slice(0, 80)}"`;
+  if (param !== '*' && defs.searchParameter(source, param)?.type !== 'reference') return `${param} is not a reference parameter of ${source}`;
+  if (target !== undefined && !defs.resourceTypes.has(target)) return `unknown target type ${target}`;
+  return { source, param, target, iterate: modifier !== undefined };
+}
+
+const MAX_CHAIN_DEPTH = 4;
+
+/** Parses one `name=value` into a Filter, or returns why it cannot be searched. */
+function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, value: string, depth: number): Filter | string {
+  if (depth > MAX_CHAIN_DEPTH) return `chains and _has nest at most ${MAX_CHAIN_DEPTH} deep`;
+  if (name.startsWith('_has:')) return parseHas(defs, resourceType, name, value, depth);
+  const dot = name.indexOf('.');
+  const head = dot < 0 ? name : name.slice(0, dot);
+  const [code = '', modifier] = head.split(':', 2);
+  const param = defs.searchParameter(resourceType, code);
+  if (!param || UNINDEXED.has(code) || param.type === 'composite' || param.type === 'special') {
+    return param ? `search parameter ${code} is not supported yet` : `unknown search parameter ${code} for ${resourceType}`;
+  }
+  if (dot >= 0) return parseChain(defs, resourceType, param, code, modifier, name.slice(dot + 1), value, depth);
+  if (modifier && !SUPPORTED_MODIFIERS[param.type as string]?.has(modifier) && !(param.type === 'reference' && defs.resourceTypes.has(modifier))) {
+    return `modifier :${modifier} is not supported for ${param.type} parameter ${code}`;
+  }
+  if (modifier === 'missing' && value !== 'true' && value !== 'false') throw badRequest(`${name} must be true or false`);
+  return { code, param, type: param.type as string, modifier, values: splitOr(value) };
+}
+
+function parseChain(
+  defs: FhirDefinitions, resourceType: string, param: SearchParameter, code: string, modifier: string | undefined,
+  rest: string, value: string, depth: number,
+): Filter | string {
+  if (param.type !== 'reference') return `${code} is not a reference parameter, so it cannot be chained`;
+  const candidates = modifier ? [modifier] : ((param.target ?? []) as string[]);
+  const chain: { resourceType: string; filter: Filter }[] = [];
+  let reason = `no target type of ${code} has a search parameter ${rest.split(/[.:]/)[0]}`;
+  for (const target of candidates) {
+    if (!defs.resourceTypes.has(target)) continue;
+    const inner = parseFilter(defs, target, rest, value, depth + 1);
+    if (typeof inner === 'string') reason = inner;
+    else chain.push({ resourceType: target, filter: inner });
+  }
+  if (!chain.length) return reason;
+  return { code, param, type: 'reference', values: [], chain };
+}
+
+function parseHas(defs: FhirDefinitions, resourceType: string, name: string, value: string, depth: number): Filter | string {
+  const [, type = '', refCode = '', ...rest] = name.split(':');
+  if (!defs.resourceTypes.has(type)) return `_has names unknown resource type ${type}`;
+  const ref = defs.searchParameter(type, refCode);
+  if (ref?.type !== 'reference') return `_has: ${refCode} is not a reference parameter of ${type}`;
+  if (!rest.length) return '_has needs a parameter after the type and reference, e.g. _has:Observation:patient:code=…';
+  const inner = parseFilter(defs, type, rest.join(':'), value, depth + 1);
+  if (typeof inner === 'string') return inner;
+  return { code: '_has', param: ref, type: 'reference', values: [], has: { resourceType: type, param: refCode, filter: inner } };
 }
 
 function applyControl(req: SearchRequest, name: string, value: string, maxCount: number): void {
@@ -115,12 +179,6 @@ function applyControl(req: SearchRequest, name: string, value: string, maxCount:
       break;
     case '_elements':
       req.elements = value.split(',').map((e) => e.trim()).filter(Boolean);
-      break;
-    case '_include':
-      req.include.push(value);
-      break;
-    case '_revinclude':
-      req.revinclude.push(value);
       break;
     case '_cursor':
       req.cursor = value;
