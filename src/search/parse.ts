@@ -4,6 +4,7 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirDefinitions } from '../fhir/definitions.js';
+import { sortable, type SortKey } from './sort.js';
 
 /** One parameter occurrence: `code:modifier=v1,v2` (values ORed). */
 export interface Filter {
@@ -18,8 +19,6 @@ export interface Filter {
   has?: { resourceType: string; param: string; filter: Filter };
 }
 
-/** One sort key. */
-export interface SortKey { code: string; descending: boolean }
 
 /** `_include`/`_revinclude` value `Source:param[:Target]`, optionally `:iterate`. */
 export interface IncludeSpec { source: string; param: string; target?: string; iterate: boolean }
@@ -84,7 +83,7 @@ export function parseSearch(
       continue;
     }
     if (RESULT_CONTROLS.has(name)) {
-      applyControl(req, name, value, limits.maxCount);
+      applyControl(defs, req, name, value, limits.maxCount);
       continue;
     }
     const filter = parseFilter(defs, resourceType, name, value, 0);
@@ -155,7 +154,7 @@ function parseHas(defs: FhirDefinitions, resourceType: string, name: string, val
   return { code: '_has', param: ref, type: 'reference', values: [], has: { resourceType: type, param: refCode, filter: inner } };
 }
 
-function applyControl(req: SearchRequest, name: string, value: string, maxCount: number): void {
+function applyControl(defs: FhirDefinitions, req: SearchRequest, name: string, value: string, maxCount: number): void {
   switch (name) {
     case '_count': {
       if (!/^\d{1,7}$/.test(value)) throw badRequest(`_count must be a non-negative integer, got "${value.slice(0, 40)}"`);
@@ -163,11 +162,14 @@ function applyControl(req: SearchRequest, name: string, value: string, maxCount:
       break;
     }
     case '_sort':
-      req.sort = value.split(',').filter(Boolean).map((k) => ({ code: k.replace(/^-/, ''), descending: k.startsWith('-') }));
-      for (const key of req.sort) {
-        if (key.code !== '_id' && key.code !== '_lastUpdated') req.unknown.push({ name: `_sort=${key.code}`, reason: 'sorting is supported on _id and _lastUpdated' });
+      req.sort = [];
+      for (const key of value.split(',').filter(Boolean)) {
+        const code = key.replace(/^-/, '');
+        const type = code === '_id' || code === '_lastUpdated' ? undefined : (defs.searchParameter(req.resourceType, code)?.type as string | undefined);
+        if (code !== '_id' && code !== '_lastUpdated' && !(type && sortable(type))) {
+          req.unknown.push({ name: `_sort=${key}`, reason: `${code} is not a sortable search parameter of ${req.resourceType}` });
+        } else req.sort.push({ code, descending: key.startsWith('-'), type });
       }
-      req.sort = req.sort.filter((k) => k.code === '_id' || k.code === '_lastUpdated');
       break;
     case '_total':
       if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw badRequest('_total must be none, estimate or accurate');

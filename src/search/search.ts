@@ -6,7 +6,8 @@ import { badRequest } from '../fhir/errors.js';
 import type { FhirContext } from '../fhir/types.js';
 import type { StoredResource } from '../storage/resource-store.js';
 import { parseSearch, type SearchRequest } from './parse.js';
-import { Binder, filterSql, orderColumns } from './sql.js';
+import { afterCursor, orderBy, sortColumns } from './sort.js';
+import { Binder, filterSql } from './sql.js';
 
 /** One page of search results. */
 export interface SearchPage {
@@ -16,7 +17,7 @@ export interface SearchPage {
   total?: number;
 }
 
-interface Row { rid: string; res_type: string; id: string; version: number; content: string; lu_ms: number }
+interface Row { rid: string; res_type: string; id: string; version: number; content: string; lu_ms: number; [sortKey: `s${number}`]: string | null }
 
 function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder): string {
   const preds = [`r.res_type = ${b.bind(req.resourceType)}`, 'NOT r.deleted'];
@@ -28,13 +29,13 @@ function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder): string {
 export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<SearchPage> {
   const b = new Binder();
   const where = [whereClause(ctx, req, b)];
-  const order = orderColumns(req.sort);
-  if (req.cursor) where.push(cursorSql(order, decodeCursor(req.cursor, order.length), b));
+  const order = sortColumns(req.sort, b);
+  if (req.cursor) where.push(afterCursor(order, decodeCursor(req.cursor, order.length), b));
   const limit = b.bind(req.count + 1);
   const sql = `SELECT r.rid::text AS rid, r.res_type, r.id, r.version, r.content,
-      (extract(epoch from r.last_updated) * 1000)::float8 AS lu_ms
+      (extract(epoch from r.last_updated) * 1000)::float8 AS lu_ms, ${order.map((c, i) => `${c.expr}::text AS s${i}`).join(', ')}
     FROM resources r WHERE ${where.join(' AND ')}
-    ORDER BY ${order.map((c) => `${c.expr} ${c.desc ? 'DESC' : 'ASC'}`).join(', ')} LIMIT ${limit}`;
+    ORDER BY ${orderBy(order)} LIMIT ${limit}`;
   const rows = req.count === 0 ? [] : await q.query<Row>(sql, b.params);
   const page = rows.slice(0, req.count);
   const matches = page.map((r) => ({
@@ -43,7 +44,7 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
   }));
   const result: SearchPage = { matches };
   const last = page[page.length - 1];
-  if (rows.length > req.count && last) result.next = encodeCursor(order.map((c) => cursorValue(c.expr, last)));
+  if (rows.length > req.count && last) result.next = encodeCursor(order.map((_, i) => last[`s${i}`] ?? null));
   if (req.total === 'accurate' || req.total === 'estimate' || req.summary === 'count') {
     result.total = await countSearch(ctx, q, req);
   } else if (!req.cursor && rows.length <= req.count) {
@@ -73,36 +74,15 @@ export async function findMatches(
   return (await runSearch(ctx, q, req)).matches;
 }
 
-function cursorValue(expr: string, row: Row): string | number {
-  if (expr === 'r.id') return row.id;
-  if (expr === 'r.last_updated') return row.lu_ms;
-  return row.rid;
-}
-
-function cursorSql(order: { expr: string; desc: boolean }[], values: (string | number)[], b: Binder): string {
-  const bound = order.map((c, i) => {
-    const v = values[i];
-    if (c.expr === 'r.last_updated') return `to_timestamp(${b.bind(v)}::float8 / 1000)`;
-    if (c.expr === 'r.rid') return `${b.bind(String(v))}::bigint`;
-    return `${b.bind(String(v))}::text`;
-  });
-  // (a > x) OR (a = x AND b > y) OR … — works for mixed sort directions, unlike a row comparison.
-  const ors = order.map((c, i) => {
-    const eqs = order.slice(0, i).map((p, j) => `${p.expr} = ${bound[j]}`);
-    return `(${[...eqs, `${c.expr} ${c.desc ? '<' : '>'} ${bound[i]}`].join(' AND ')})`;
-  });
-  return `(${ors.join(' OR ')})`;
-}
-
-function encodeCursor(values: (string | number)[]): string {
+function encodeCursor(values: (string | null)[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-function decodeCursor(cursor: string, length: number): (string | number)[] {
+function decodeCursor(cursor: string, length: number): (string | null)[] {
   try {
     const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === length && values.every((v) => typeof v === 'string' || typeof v === 'number')) {
-      return values as (string | number)[];
+    if (Array.isArray(values) && values.length === length && values.every((v) => typeof v === 'string' || v === null)) {
+      return values as (string | null)[];
     }
   } catch {
     // fall through to the error below

@@ -188,10 +188,3 @@ function rangeCompare(raw: string, low: string, high: string, b: Binder, kind: '
     case 'ap': return `(${low} <= ${qh()} AND ${high} >= ${ql()})`;
   }
 }
-
-/** ORDER BY columns for the sort keys, always ending with rid as the stable tie-breaker. */
-export function orderColumns(sort: { code: string; descending: boolean }[]): { expr: string; desc: boolean }[] {
-  const cols = sort.map((k) => ({ expr: k.code === '_id' ? 'r.id' : 'r.last_updated', desc: k.descending }));
-  cols.push({ expr: 'r.rid', desc: cols[0]?.desc ?? false });
-  return cols;
-}

@@ -119,6 +119,32 @@ describe('search basics', () => {
     assert.deepEqual(seen, created);
   });
 
+  it('_sort on string, date and _id, ascending and descending, missing values last, paged in order', async () => {
+    const { base } = await sharedServer();
+    const ordered = async (query: string): Promise<string[]> => {
+      const out: string[] = [];
+      let url: string | undefined = `${query}&_tag=${encodeURIComponent(tag)}`;
+      while (url) {
+        const page: Awaited<ReturnType<typeof fhir>> = await fhir(base, 'GET', url);
+        assert.equal(page.status, 200, page.text);
+        out.push(...((page.body.entry ?? []) as any[]).filter((e) => e.search.mode === 'match').map((e) => e.resource.id));
+        url = ((page.body.link as any[]).find((l) => l.relation === 'next')?.url as string | undefined)?.slice(base.length + 1);
+      }
+      return out;
+    };
+    const inOrder = (...keys: string[]) => keys.map((k) => ids[k]);
+    // Normalised family names: miller < mull < muller.
+    assert.deepEqual(await ordered('Patient?_sort=family'), inOrder('miller', 'nobirth', 'muller'));
+    assert.deepEqual(await ordered('Patient?_sort=-family'), inOrder('muller', 'nobirth', 'miller'));
+    // 1970-03-04 before 1970-11; the patient without a birthDate sorts last both ways.
+    assert.deepEqual(await ordered('Patient?_sort=birthdate&_count=1'), inOrder('muller', 'miller', 'nobirth'));
+    assert.deepEqual(await ordered('Patient?_sort=-birthdate&_count=1'), inOrder('miller', 'muller', 'nobirth'));
+    assert.deepEqual(await ordered('Patient?_sort=gender,-family&_count=2'), inOrder('miller', 'muller', 'nobirth'));
+    const byId = [ids.muller, ids.miller, ids.nobirth].sort() as string[];
+    assert.deepEqual(await ordered('Patient?_sort=_id&_count=2'), byId);
+    assert.deepEqual(await ordered('Patient?_sort=-_id'), [...byId].reverse());
+  });
+
   it('reports unknown parameters (lenient) or rejects them (strict)', async () => {
     const { base } = await sharedServer();
     const lenient = await fhir(base, 'GET', `Patient?nonsense=1&_tag=${encodeURIComponent(tag)}`);
