@@ -31,7 +31,9 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
         type: p.type,
         documentation: `Modifiers: ${[...(SUPPORTED_MODIFIERS[p.type as string] ?? [])].map((m) => ':' + m).join(' ') || 'none'}`,
       })),
-    operation: operations.filter((o) => o.type || o.instance).map((o) => ({ name: o.name, definition: o.definition })),
+    operation: operations
+      .filter((o) => (o.type || o.instance) && (!o.resourceTypes || o.resourceTypes.includes(type)))
+      .map((o) => ({ name: o.name, definition: o.definition })),
   }));
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',

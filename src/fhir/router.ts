@@ -59,6 +59,10 @@ export async function route(ctx: FhirContext, s: Session, req: FhirRequest): Pro
     }
   }
   if (third.startsWith('$') && fourth === undefined) return invokeOperation(ctx, s, req, third.slice(1), { resourceType, id });
+  if (resourceType === 'Patient' && ctx.defs.resourceTypes.has(third) && fourth === undefined) {
+    // Compartment search (search.html#compartment): GET Patient/[id]/[type]?…
+    return only(m, 'GET', () => searchType(ctx, s, req, third, req.query, { type: 'Patient', id }));
+  }
   if (third === '_history') {
     if (fourth === undefined) return only(m, 'GET', () => history(ctx, s, req, resourceType, id));
     return only(m, 'GET', async () => shaped(ctx, req, await vread(ctx, s, req, resourceType, id, fourth)));

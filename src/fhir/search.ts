@@ -11,13 +11,16 @@ import { shapeText } from './summary.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
 
 /** Searches one resource type. */
-export async function searchType(ctx: FhirContext, s: Session, req: FhirRequest, resourceType: string, params: URLSearchParams): Promise<FhirResponse> {
+export async function searchType(
+  ctx: FhirContext, s: Session, req: FhirRequest, resourceType: string, params: URLSearchParams, compartment?: { type: string; id: string },
+): Promise<FhirResponse> {
   const search = parseSearch(ctx.defs, resourceType, params, ctx.config);
+  search.compartment = compartment;
   if (search.unknown.length && parsePrefer(req.headers.prefer).handling === 'strict') {
     throw badRequest(search.unknown.map((u) => u.reason).join('; '));
   }
   const page = await runSearch(ctx, s.q, search);
-  const self = `${ctx.config.baseUrl}/${resourceType}`;
+  const self = compartment ? `${ctx.config.baseUrl}/${compartment.type}/${compartment.id}/${resourceType}` : `${ctx.config.baseUrl}/${resourceType}`;
   const link = [{ relation: 'self', url: linkWith(self, params, '_cursor', search.cursor) }];
   if (page.next) link.push({ relation: 'next', url: linkWith(self, params, '_cursor', page.next) });
   if (search.cursor) link.push({ relation: 'first', url: linkWith(self, params, '_cursor', undefined) });

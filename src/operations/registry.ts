@@ -2,6 +2,7 @@
 // its own file and is listed here, so routing and the CapabilityStatement see the same set.
 import { methodNotAllowed, notFound } from '../fhir/errors.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from '../fhir/types.js';
+import { everythingOperation } from './everything.js';
 import { validateOperation } from './validate.js';
 
 /** Where an operation was invoked. */
@@ -17,11 +18,13 @@ export interface OperationDefinitionEntry {
   instance: boolean;
   /** Whether GET is allowed (operations without side effects). */
   affectsState: boolean;
+  /** Resource types it applies to at type/instance level; all when absent. */
+  resourceTypes?: readonly string[];
   invoke(ctx: FhirContext, s: Session, req: FhirRequest, target: OperationTarget): Promise<FhirResponse>;
 }
 
 /** Every operation Helix implements. */
-export const operations: readonly OperationDefinitionEntry[] = [validateOperation];
+export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation];
 
 /** Invokes `$name` on the target. */
 export async function invokeOperation(
@@ -29,7 +32,8 @@ export async function invokeOperation(
 ): Promise<FhirResponse> {
   const op = operations.find((o) => o.name === name);
   const level = target.id ? 'instance' : target.resourceType ? 'type' : 'system';
-  if (!op || !op[level]) throw notFound(`Operation $${name.slice(0, 60)} is not supported at ${level} level`);
+  const typeOk = !op?.resourceTypes || (target.resourceType !== undefined && op.resourceTypes.includes(target.resourceType));
+  if (!op || !op[level] || !typeOk) throw notFound(`Operation $${name.slice(0, 60)} is not supported at ${level} level`);
   if (req.method !== 'POST' && !(req.method === 'GET' && !op.affectsState)) {
     throw methodNotAllowed(`$${name} must be invoked with POST${op.affectsState ? '' : ' or GET'}`);
   }

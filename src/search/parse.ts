@@ -35,6 +35,8 @@ export interface SearchRequest {
   include: IncludeSpec[];
   revinclude: IncludeSpec[];
   cursor?: string;
+  /** Restricts the search to one compartment (search.html#compartment), e.g. Patient/123. */
+  compartment?: { type: string; id: string };
   /** Parameters the server did not understand, with the reason. */
   unknown: { name: string; reason: string }[];
 }

@@ -21,6 +21,11 @@ interface Row { rid: string; res_type: string; id: string; version: number; cont
 
 function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder): string {
   const preds = [`r.res_type = ${b.bind(req.resourceType)}`, 'NOT r.deleted'];
+  if (req.compartment) {
+    const { type, id } = req.compartment;
+    // The compartment owner itself is a member (a Patient is in its own compartment).
+    preds.push(`(r.rid IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = ${b.bind(type)} AND m.comp_id = ${b.bind(id)}))`);
+  }
   for (const f of req.filters) preds.push(filterSql(f, req.resourceType, b, ctx.config.baseUrl));
   return preds.join(' AND ');
 }
