@@ -7,7 +7,7 @@ import { badRequest, methodNotAllowed, notFound } from './errors.js';
 import { history } from './history.js';
 import { conditionalPatch, patch } from './patch.js';
 import { read } from './read.js';
-import { searchType } from './search.js';
+import { searchSystem, searchType } from './search.js';
 import { shapeText } from './summary.js';
 import { transactionOrBatch } from './transaction.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
@@ -24,8 +24,9 @@ export async function route(ctx: FhirContext, s: Session, req: FhirRequest): Pro
 
   if (first === undefined) {
     if (m === 'POST') return transactionOrBatch(ctx, s, req);
-    throw methodNotAllowed(`${req.method} is not supported at the base; system search arrives with the search issue`);
+    return only(m, 'GET', () => searchSystem(ctx, s, req, req.query));
   }
+  if (first === '_search' && second === undefined) return only(m, 'POST', () => searchSystem(ctx, s, req, mergeForm(req)));
   if (first === 'metadata') return only(m, 'GET', () => capabilities(ctx, req));
   if (first === '_history') return only(m, 'GET', () => history(ctx, s, req));
   if (first.startsWith('$')) return invokeOperation(ctx, s, req, first.slice(1), {});

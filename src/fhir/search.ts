@@ -1,8 +1,9 @@
-// search — http.html#search and search.html: GET [type]?…, POST [type]/_search. Returns a
+// search — http.html#search and search.html: GET [type]?…, POST [type]/_search, and system search
+// GET [base]?_type=…. Returns a
 // searchset Bundle; parameters the server does not understand are rejected under
 // `Prefer: handling=strict` and reported in an OperationOutcome entry otherwise.
 import { loadIncludes } from '../search/includes.js';
-import { parseSearch } from '../search/parse.js';
+import { parseSearch, parseSystemSearch, type SearchRequest } from '../search/parse.js';
 import { runSearch } from '../search/search.js';
 import { bundleText, linkWith, type EntryPart } from './bundle.js';
 import { badRequest, type Issue, operationOutcome } from './errors.js';
@@ -16,11 +17,22 @@ export async function searchType(
 ): Promise<FhirResponse> {
   const search = parseSearch(ctx.defs, resourceType, params, ctx.config);
   search.compartment = compartment;
+  const self = compartment ? `${ctx.config.baseUrl}/${compartment.type}/${compartment.id}/${resourceType}` : `${ctx.config.baseUrl}/${resourceType}`;
+  return searchBundle(ctx, s, req, search, self, params);
+}
+
+/** Searches several (or all) resource types: GET [base]?_type=A,B&… */
+export async function searchSystem(ctx: FhirContext, s: Session, req: FhirRequest, params: URLSearchParams): Promise<FhirResponse> {
+  return searchBundle(ctx, s, req, parseSystemSearch(ctx.defs, params, ctx.config), ctx.config.baseUrl, params);
+}
+
+async function searchBundle(
+  ctx: FhirContext, s: Session, req: FhirRequest, search: SearchRequest, self: string, params: URLSearchParams,
+): Promise<FhirResponse> {
   if (search.unknown.length && parsePrefer(req.headers.prefer).handling === 'strict') {
     throw badRequest(search.unknown.map((u) => u.reason).join('; '));
   }
   const page = await runSearch(ctx, s.q, search);
-  const self = compartment ? `${ctx.config.baseUrl}/${compartment.type}/${compartment.id}/${resourceType}` : `${ctx.config.baseUrl}/${resourceType}`;
   const link = [{ relation: 'self', url: linkWith(self, params, '_cursor', search.cursor) }];
   if (page.next) link.push({ relation: 'next', url: linkWith(self, params, '_cursor', page.next) });
   if (search.cursor) link.push({ relation: 'first', url: linkWith(self, params, '_cursor', undefined) });

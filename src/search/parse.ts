@@ -35,6 +35,8 @@ export interface SearchRequest {
   include: IncludeSpec[];
   revinclude: IncludeSpec[];
   cursor?: string;
+  /** For a system search (`[base]?_type=…`): every type searched; `resourceType` is the first. */
+  resourceTypes?: string[];
   /** Restricts the search to one compartment (search.html#compartment), e.g. Patient/123. */
   compartment?: { type: string; id: string };
   /** Parameters the server did not understand, with the reason. */
@@ -68,6 +70,33 @@ export function splitOr(value: string): string[] {
   }
   out.push(cur);
   return out;
+}
+
+/**
+ * Parses a system search (`[base]?_type=A,B&…`): parameters must mean the same thing for every
+ * type searched (the same SearchParameter definition), like _id, _lastUpdated, _tag or clinical
+ * `patient`; others are reported as unknown.
+ */
+export function parseSystemSearch(
+  defs: FhirDefinitions, params: URLSearchParams, limits: { defaultCount: number; maxCount: number },
+): SearchRequest {
+  const typeList = params.get('_type')?.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of typeList ?? []) if (!defs.resourceTypes.has(t)) throw badRequest(`_type names unknown resource type ${t.slice(0, 60)}`);
+  const types = typeList?.length ? typeList : [...defs.resourceTypes].sort();
+  const rest = new URLSearchParams([...params].filter(([k]) => k !== '_type'));
+  const shared = new URLSearchParams();
+  const unknown: { name: string; reason: string }[] = [];
+  for (const [name, value] of rest) {
+    const code = name.split(/[:.]/)[0] ?? '';
+    const urls = new Set(types.map((t) => defs.searchParameter(t, code)?.url));
+    if (RESULT_CONTROLS.has(name) || name.startsWith('_include') || name.startsWith('_revinclude') || (urls.size === 1 && !urls.has(undefined) && !name.includes('.'))) {
+      shared.append(name, value);
+    } else unknown.push({ name, reason: `${code} does not mean the same for every type searched (${types.length > 5 ? `${types.length} types` : types.join(', ')})` });
+  }
+  const req = parseSearch(defs, types[0] as string, shared, limits);
+  req.resourceTypes = types;
+  req.unknown.push(...unknown);
+  return req;
 }
 
 /** Parses `params` for a search on `resourceType`. */

@@ -7,7 +7,7 @@ import type { FhirContext } from '../fhir/types.js';
 import type { StoredResource } from '../storage/resource-store.js';
 import { parseSearch, type SearchRequest } from './parse.js';
 import { afterCursor, orderBy, sortColumns } from './sort.js';
-import { Binder, filterSql } from './sql.js';
+import { Binder, filterSql, typeIs } from './sql.js';
 
 /** One page of search results. */
 export interface SearchPage {
@@ -20,13 +20,14 @@ export interface SearchPage {
 interface Row { rid: string; res_type: string; id: string; version: number; content: string; lu_ms: number; [sortKey: `s${number}`]: string | null }
 
 function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder): string {
-  const preds = [`r.res_type = ${b.bind(req.resourceType)}`, 'NOT r.deleted'];
+  const types = req.resourceTypes ?? req.resourceType;
+  const preds = [typeIs('r.res_type', types, b), 'NOT r.deleted'];
   if (req.compartment) {
     const { type, id } = req.compartment;
     // The compartment owner itself is a member (a Patient is in its own compartment).
     preds.push(`(r.rid IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = ${b.bind(type)} AND m.comp_id = ${b.bind(id)}))`);
   }
-  for (const f of req.filters) preds.push(filterSql(f, req.resourceType, b, ctx.config.baseUrl));
+  for (const f of req.filters) preds.push(filterSql(f, types, b, ctx.config.baseUrl));
   return preds.join(' AND ');
 }
 

@@ -30,20 +30,25 @@ function splitPrefix(value: string): { prefix: Prefix; rest: string } {
  * The predicate for one filter (its values ORed) on the resource row aliased `r`; `depth` names
  * the aliases of nested chain and _has subqueries apart.
  */
-export function filterSql(f: Filter, resourceType: string, b: Binder, baseUrl: string, r = 'r', depth = 0): string {
+export function filterSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string, r = 'r', depth = 0): string {
   if (f.chain) return chainSql(f, resourceType, b, baseUrl, r, depth);
   if (f.has) return hasSql(f, resourceType, b, baseUrl, r, depth);
   if (f.code === '_id') return idSql(f, b, r);
   if (f.code === '_lastUpdated') return `(${f.values.map((v) => rangeCompare(v, `${r}.last_updated`, `${r}.last_updated`, b, 'date')).join(' OR ')})`;
   const table = TABLE[f.type];
   if (!table) throw badRequest(`Search parameter ${f.code} of type ${f.type} is not supported`);
-  const scope = `x.res_type = ${b.bind(resourceType)} AND x.param = ${b.bind(f.code)}`;
+  const scope = `${typeIs('x.res_type', resourceType, b)} AND x.param = ${b.bind(f.code)}`;
   if (f.modifier === 'missing') {
     return `${r}.rid ${f.values[0] === 'true' ? 'NOT IN' : 'IN'} (SELECT x.rid FROM ${table} x WHERE ${scope})`;
   }
   const alternatives = f.values.map((v) => valueSql(f, v, b, baseUrl));
   const matches = `SELECT x.rid FROM ${table} x WHERE ${scope} AND (${alternatives.join(' OR ')})`;
   return `${r}.rid ${f.modifier === 'not' ? 'NOT IN' : 'IN'} (${matches})`;
+}
+
+/** `column = type`, or `column = ANY(types)` for a search over several types (system search). */
+export function typeIs(column: string, resourceType: string | string[], b: Binder): string {
+  return Array.isArray(resourceType) ? `${column} = ANY(${b.bind(resourceType)}::text[])` : `${column} = ${b.bind(resourceType)}`;
 }
 
 function idSql(f: Filter, b: Binder, r: string): string {
@@ -53,24 +58,24 @@ function idSql(f: Filter, b: Binder, r: string): string {
 }
 
 /** Chained parameter (search.html#chaining): the reference's target must match the inner filter. */
-function chainSql(f: Filter, resourceType: string, b: Binder, baseUrl: string, r: string, depth: number): string {
+function chainSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string, r: string, depth: number): string {
   const c = `c${depth}`;
   const targets = (f.chain ?? []).map((t) => {
     const inner = filterSql(t.filter, t.resourceType, b, baseUrl, c, depth + 1);
     const type = b.bind(t.resourceType);
     return `(x.target_type = ${type} AND x.target_id IN (SELECT ${c}.id FROM resources ${c} WHERE ${c}.res_type = ${type} AND NOT ${c}.deleted AND ${inner}))`;
   });
-  return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE x.res_type = ${b.bind(resourceType)} AND x.param = ${b.bind(f.code)} AND (${targets.join(' OR ')}))`;
+  return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE ${typeIs('x.res_type', resourceType, b)} AND x.param = ${b.bind(f.code)} AND (${targets.join(' OR ')}))`;
 }
 
 /** Reverse chaining (search.html#has): some resource of another type refers here and matches. */
-function hasSql(f: Filter, resourceType: string, b: Binder, baseUrl: string, r: string, depth: number): string {
+function hasSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string, r: string, depth: number): string {
   const has = f.has as NonNullable<Filter['has']>;
   const h = `h${depth}`;
   const inner = filterSql(has.filter, has.resourceType, b, baseUrl, h, depth + 1);
   const referrer = b.bind(has.resourceType);
   return `${r}.id IN (SELECT x.target_id FROM idx_reference x JOIN resources ${h} ON ${h}.rid = x.rid
-    WHERE x.res_type = ${referrer} AND x.param = ${b.bind(has.param)} AND x.target_type = ${b.bind(resourceType)}
+    WHERE x.res_type = ${referrer} AND x.param = ${b.bind(has.param)} AND ${typeIs('x.target_type', resourceType, b)}
       AND NOT ${h}.deleted AND ${inner})`;
 }
 
