@@ -50,7 +50,7 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
       {
         mode: 'server',
         resource,
-        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
         operation: operations.filter((o) => o.system).map((o) => ({ name: o.name, definition: o.definition })),
       },
     ],

@@ -11,7 +11,7 @@ describe('capabilities', () => {
     assert.equal(res.body.resourceType, 'CapabilityStatement');
     assert.equal(res.body.fhirVersion, '4.0.1');
     const rest = res.body.rest[0];
-    assert.deepEqual(rest.interaction.map((i: any) => i.code).sort(), ['batch', 'history-system', 'transaction']);
+    assert.deepEqual(rest.interaction.map((i: any) => i.code).sort(), ['batch', 'history-system', 'search-system', 'transaction']);
     assert.equal(rest.resource.length, 146);
     const obs = rest.resource.find((r: any) => r.type === 'Observation');
     assert.deepEqual(obs.interaction.map((i: any) => i.code).sort(),
