@@ -35,6 +35,7 @@ export function filterSql(f: Filter, resourceType: string | string[], b: Binder,
   if (f.has) return hasSql(f, resourceType, b, baseUrl, r, depth);
   if (f.code === '_id') return idSql(f, b, r);
   if (f.code === '_lastUpdated') return `(${f.values.map((v) => rangeCompare(v, `${r}.last_updated`, `${r}.last_updated`, b, 'date')).join(' OR ')})`;
+  if (f.modifier === 'identifier' || f.modifier === 'of-type') return derivedTokenSql(f, resourceType, b, r);
   const table = TABLE[f.type];
   if (!table) throw badRequest(`Search parameter ${f.code} of type ${f.type} is not supported`);
   const scope = `${typeIs('x.res_type', resourceType, b)} AND x.param = ${b.bind(f.code)}`;
@@ -55,6 +56,17 @@ function idSql(f: Filter, b: Binder, r: string): string {
   const ids = f.values.filter((v) => v.length > 0);
   if (f.modifier === 'missing') return f.values[0] === 'true' ? 'false' : 'true';
   return `${r}.id ${f.modifier === 'not' ? '<> ALL' : '= ANY'}(${b.bind(ids)}::text[])`;
+}
+
+/** `:identifier` on references and `:of-type` on identifiers, indexed as tokens under `code:modifier`. */
+function derivedTokenSql(f: Filter, resourceType: string | string[], b: Binder, r: string): string {
+  const alternatives = f.values.map((v) => {
+    if (f.modifier === 'identifier') return tokenSql(v, b);
+    const parts = v.split('|');
+    if (parts.length !== 3 || parts.some((p) => !p)) throw badRequest(`${f.code}:of-type needs type-system|type-code|value, got "${v.slice(0, 80)}"`);
+    return `(x.code = ${b.bind(parts[2])} AND x.system = ${b.bind(`${parts[0]}|${parts[1]}`)})`;
+  });
+  return `${r}.rid IN (SELECT x.rid FROM idx_token x WHERE ${typeIs('x.res_type', resourceType, b)} AND x.param = ${b.bind(`${f.code}:${f.modifier}`)} AND (${alternatives.join(' OR ')}))`;
 }
 
 /** Chained parameter (search.html#chaining): the reference's target must match the inner filter. */

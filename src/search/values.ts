@@ -306,8 +306,10 @@ export function addValueRows(
     case 'reference':
       if (typeof value === 'string') {
         if (value) rows.reference(param, { targetType: null, targetId: null, targetUrl: value }, false);
-      } else if (isJson(value) && typeof value.reference === 'string' && !('resourceType' in value)) {
-        rows.reference(param, parseReference(value.reference, ctx.baseUrl, ctx.resourceTypes), patientCompartment);
+      } else if (isJson(value) && !('resourceType' in value)) {
+        if (typeof value.reference === 'string') rows.reference(param, parseReference(value.reference, ctx.baseUrl, ctx.resourceTypes), patientCompartment);
+        // `:identifier` (search.html#reference) searches Reference.identifier as a token.
+        if (isJson(value.identifier)) rows.token(`${param}:identifier`, str(value.identifier.system), str(value.identifier.value));
       }
       return;
     case 'date':
@@ -358,8 +360,16 @@ function addToken(rows: RowSet, param: string, type: string, value: unknown): vo
         for (const c of value.coding) if (isJson(c)) rows.token(param, str(c.system), str(c.code));
       }
       return;
-    case 'Identifier':
-      return rows.token(param, str(value.system), str(value.value));
+    case 'Identifier': {
+      rows.token(param, str(value.system), str(value.value));
+      // `:of-type` (search.html#token) matches type-system|type-code|value; kept as a token whose
+      // "system" is the type coding, so the same index answers it.
+      const coding = isJson(value.type) && Array.isArray(value.type.coding) ? value.type.coding : [];
+      for (const c of coding) {
+        if (isJson(c) && str(c.system) && str(c.code) && str(value.value)) rows.token(`${param}:of-type`, `${str(c.system)}|${str(c.code)}`, str(value.value));
+      }
+      return;
+    }
     case 'ContactPoint':
       return rows.token(param, undefined, str(value.value));
   }

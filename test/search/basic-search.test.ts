@@ -28,7 +28,10 @@ describe('search basics', () => {
     };
     await make('muller', { resourceType: 'Patient', name: [{ family: 'Müller', given: ['Jürgen'] }], gender: 'male', birthDate: '1970-03-04' });
     await make('miller', { resourceType: 'Patient', name: [{ family: 'Miller' }], gender: 'female', birthDate: '1970-11' });
-    await make('nobirth', { resourceType: 'Patient', name: [{ family: 'Mull' }], gender: 'other' });
+    await make('nobirth', {
+      resourceType: 'Patient', name: [{ family: 'Mull' }], gender: 'other',
+      identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: 'urn:mrn', value: `mr-${run}` }],
+    });
     const temp = (key: string, value: number, code: string, subject: string, when: string) => make(key, {
       resourceType: 'Observation', status: 'final',
       code: { coding: [{ system: 'http://loinc.org', code: '8310-5' }] },
@@ -84,6 +87,20 @@ describe('search basics', () => {
     assert.deepEqual(await q('gt37.5|http://unitsofmeasure.org|Cel'), named('c385'));
     assert.deepEqual(await q('lt100|http://unitsofmeasure.org|[degF]'), named('f986'));
     assert.deepEqual(await q('38.5'), named('c385'));
+  });
+
+  it(':of-type on identifiers and :identifier on references', async () => {
+    const { base } = await sharedServer();
+    const v2 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+    assert.deepEqual(await search(base, `Patient?identifier:of-type=${encodeURIComponent(`${v2}|MR|mr-${run}`)}`), named('nobirth'));
+    assert.deepEqual(await search(base, `Patient?identifier:of-type=${encodeURIComponent(`${v2}|DL|mr-${run}`)}`), []);
+    const obs = await fhir(base, 'POST', 'Observation', {
+      resourceType: 'Observation', meta: { tag: [{ system: 'urn:test', code: `search-${run}` }] }, status: 'final', code: { text: 'by identifier' },
+      subject: { identifier: { system: 'urn:mrn', value: `mr-${run}` } },
+    });
+    assert.equal(obs.status, 201, obs.text);
+    assert.deepEqual(await search(base, `Observation?subject:identifier=${encodeURIComponent(`urn:mrn|mr-${run}`)}`), [obs.body.id]);
+    assert.equal((await fhir(base, 'GET', 'Patient?identifier:of-type=only-two|parts')).status, 400);
   });
 
   it(':missing and _id', async () => {
