@@ -89,6 +89,18 @@ CREATE TABLE idx_reference (
 CREATE INDEX idx_reference_lookup ON idx_reference (res_type, param, target_id, target_type, rid);
 CREATE INDEX idx_reference_rid ON idx_reference (rid);
 
+-- composite (search.html#composite): a token component paired with a value component of the same
+-- element — token (v_system, v_code), quantity (as written, and v_canon_* in canonical UCUM),
+-- date (v_low, v_high) or string (v_norm).
+CREATE TABLE idx_composite (
+  rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
+  t_system text, t_code text,
+  v_system text, v_code text, v_value numeric, v_canon_code text, v_canon_value numeric,
+  v_low timestamptz, v_high timestamptz, v_norm text
+);
+CREATE INDEX idx_composite_lookup ON idx_composite (res_type, param, t_code, v_code, rid);
+CREATE INDEX idx_composite_rid ON idx_composite (rid);
+
 -- Compartment membership (Patient, Encounter, ...), per the R4 CompartmentDefinitions.
 CREATE TABLE idx_compartment (
   rid bigint NOT NULL, comp_type text NOT NULL, comp_id text NOT NULL

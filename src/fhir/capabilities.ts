@@ -3,6 +3,7 @@
 // parameters, the registered operations), so it cannot drift from the code.
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { operations } from '../operations/registry.js';
+import { compositeValueType } from '../search/composite.js';
 import { SUPPORTED_MODIFIERS, UNINDEXED } from '../search/parse.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './types.js';
 
@@ -24,7 +25,8 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
     referencePolicy: ['literal', 'local'],
     searchParam: ctx.defs
       .searchParameters(type)
-      .filter((p) => !UNINDEXED.has(p.code as string) && p.type !== 'composite' && p.type !== 'special' && p.code !== '_query')
+      .filter((p) => !UNINDEXED.has(p.code as string) && p.type !== 'special' && p.code !== '_query'
+        && (p.type !== 'composite' || compositeValueType(ctx.defs.searchParameters(type), p) !== undefined))
       .map((p) => ({
         name: p.code as string,
         definition: p.url,

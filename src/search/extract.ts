@@ -23,6 +23,7 @@ import type { Atom, TypedValue } from '@medplum/core';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { FhirDefinitions } from '../fhir/definitions.js';
 import type { IndexRows } from './index-rows.js';
+import { addCompositeRows, compileComposites, type CompiledComposite } from './composite.js';
 import { RowSet, addValueRows, targetTypeOf } from './values.js';
 import type { ValueContext } from './values.js';
 
@@ -67,6 +68,7 @@ interface CompiledParam {
 interface TypeEntry {
   readonly source: readonly SearchParameter[];
   readonly params: readonly CompiledParam[];
+  readonly composites: readonly CompiledComposite[];
 }
 
 /** Creates an extractor that compiles each type's search expressions on first use. */
@@ -74,15 +76,15 @@ export function createIndexExtractor(defs: FhirDefinitions, options: IndexExtrac
   const ctx: ValueContext = { baseUrl: options.baseUrl.replace(/\/+$/, ''), resourceTypes: defs.resourceTypes };
   const compiled = new Map<string, TypeEntry>();
 
-  const paramsOf = (resourceType: string): readonly CompiledParam[] => {
+  const entryOf = (resourceType: string): TypeEntry => {
     const source = defs.searchParameters(resourceType);
     let entry = compiled.get(resourceType);
     // definitions hands out a new list after addSearchParameter, which invalidates ours.
     if (!entry || entry.source !== source) {
-      entry = { source, params: compileParams(defs, resourceType, source) };
+      entry = { source, params: compileParams(defs, resourceType, source), composites: compileComposites(defs, resourceType) };
       compiled.set(resourceType, entry);
     }
-    return entry.params;
+    return entry;
   };
 
   return {
@@ -93,7 +95,8 @@ export function createIndexExtractor(defs: FhirDefinitions, options: IndexExtrac
       const root = toTypedValue(resource);
       const variables = { '%resource': root, '%rootResource': root, '%context': root };
       const present = presentElements(resource);
-      for (const param of paramsOf(resourceType)) {
+      const entry = entryOf(resourceType);
+      for (const param of entry.params) {
         for (const path of param.paths) {
           if (path.field !== undefined && !present.has(path.field)) continue;
           try {
@@ -107,6 +110,7 @@ export function createIndexExtractor(defs: FhirDefinitions, options: IndexExtrac
           }
         }
       }
+      addCompositeRows(rows, ctx, entry.composites, root, variables);
       if (resourceType === 'Patient' && typeof resource.id === 'string' && resource.id) {
         rows.compartment('Patient', resource.id);
       }

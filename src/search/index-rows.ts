@@ -24,6 +24,25 @@ export interface QuantityRow {
 export interface UriRow { param: string; uri: string }
 /** A reference: local ones as (type, id); anything else (absolute elsewhere, canonical, urn) as url. */
 export interface ReferenceRow { param: string; targetType: string | null; targetId: string | null; targetUrl: string | null }
+/**
+ * One element of a composite parameter (search.html#composite): its first component, a token,
+ * with the second — a token (vSystem, vCode), a quantity (vSystem, vCode and vValue as written,
+ * vCanonCode/vCanonValue in canonical UCUM), a date range (vLow, vHigh) or a string (vNorm) —
+ * taken from the same element, so the pair correlates.
+ */
+export interface CompositeRow {
+  param: string;
+  tSystem: string | null;
+  tCode: string | null;
+  vSystem: string | null;
+  vCode: string | null;
+  vValue: string | null;
+  vCanonCode: string | null;
+  vCanonValue: string | null;
+  vLow: string | null;
+  vHigh: string | null;
+  vNorm: string | null;
+}
 /** Membership of a compartment, e.g. ('Patient', '123'). */
 export interface CompartmentRow { compType: string; compId: string }
 
@@ -36,10 +55,11 @@ export interface IndexRows {
   quantity: QuantityRow[];
   uri: UriRow[];
   reference: ReferenceRow[];
+  composite: CompositeRow[];
   compartment: CompartmentRow[];
 }
 
 /** An empty set of index rows. */
 export function emptyIndexRows(): IndexRows {
-  return { string: [], token: [], date: [], number: [], quantity: [], uri: [], reference: [], compartment: [] };
+  return { string: [], token: [], date: [], number: [], quantity: [], uri: [], reference: [], composite: [], compartment: [] };
 }

@@ -4,6 +4,7 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirDefinitions } from '../fhir/definitions.js';
+import { compositeValueType } from './composite.js';
 import { sortable, type SortKey } from './sort.js';
 
 /** One parameter occurrence: `code:modifier=v1,v2` (values ORed). */
@@ -15,6 +16,8 @@ export interface Filter {
   values: string[];
   /** A chained parameter: the reference's target, per possible target type, must match. */
   chain?: { resourceType: string; filter: Filter }[];
+  /** For a composite parameter: the type of its second component. */
+  compositeValueType?: string;
   /** `_has:Type:param:…`: a resource of Type whose `param` refers here must match. */
   has?: { resourceType: string; param: string; filter: Filter };
 }
@@ -52,6 +55,7 @@ export const SUPPORTED_MODIFIERS: Record<string, Set<string>> = {
   number: new Set(['missing']),
   quantity: new Set(['missing']),
   uri: new Set(['missing', 'above', 'below']),
+  composite: new Set(['missing']),
 };
 export const UNINDEXED = new Set(['_text', '_content', '_query', '_list', '_type']);
 
@@ -145,7 +149,8 @@ function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, 
   const head = dot < 0 ? name : name.slice(0, dot);
   const [code = '', modifier] = head.split(':', 2);
   const param = defs.searchParameter(resourceType, code);
-  if (!param || UNINDEXED.has(code) || param.type === 'composite' || param.type === 'special') {
+  const compositeType = param?.type === 'composite' ? compositeValueType(defs.searchParameters(resourceType), param) : undefined;
+  if (!param || UNINDEXED.has(code) || (param.type === 'composite' && !compositeType) || param.type === 'special') {
     return param ? `search parameter ${code} is not supported yet` : `unknown search parameter ${code} for ${resourceType}`;
   }
   if (dot >= 0) return parseChain(defs, resourceType, param, code, modifier, name.slice(dot + 1), value, depth);
@@ -153,7 +158,7 @@ function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, 
     return `modifier :${modifier} is not supported for ${param.type} parameter ${code}`;
   }
   if (modifier === 'missing' && value !== 'true' && value !== 'false') throw badRequest(`${name} must be true or false`);
-  return { code, param, type: param.type as string, modifier, values: splitOr(value) };
+  return { code, param, type: param.type as string, modifier, values: splitOr(value), compositeValueType: compositeType };
 }
 
 function parseChain(

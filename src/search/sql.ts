@@ -15,7 +15,7 @@ export class Binder {
 }
 
 const TABLE: Record<string, string> = {
-  string: 'idx_string', token: 'idx_token', date: 'idx_date', number: 'idx_number', quantity: 'idx_quantity', uri: 'idx_uri', reference: 'idx_reference',
+  composite: 'idx_composite', string: 'idx_string', token: 'idx_token', date: 'idx_date', number: 'idx_number', quantity: 'idx_quantity', uri: 'idx_uri', reference: 'idx_reference',
 };
 const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
 type Prefix = (typeof PREFIXES)[number];
@@ -113,6 +113,8 @@ function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string 
       return rangeCompare(value, 'x.value', 'x.value', b, 'number');
     case 'quantity':
       return quantitySql(value, b);
+    case 'composite':
+      return compositeSql(f, value, b);
     default:
       throw badRequest(`Search parameter type ${f.type} is not supported`);
   }
@@ -122,11 +124,11 @@ function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string 
  * `[prefix]number|system|code` (search.html#quantity). With a unit, the comparison runs on the
  * canonical UCUM form, so `37|http://unitsofmeasure.org|Cel` finds 98.6 [degF].
  */
-function quantitySql(value: string, b: Binder): string {
+function quantitySql(value: string, b: Binder, cols = { value: 'x.value', canonCode: 'x.canon_code', canonValue: 'x.canon_value', system: 'x.system' }): string {
   const [raw = '', system, code] = value.split('|');
   if (!code) {
-    const parts = [rangeCompare(raw, 'x.value', 'x.value', b, 'number')];
-    if (system) parts.push(`x.system = ${b.bind(system)}`);
+    const parts = [rangeCompare(raw, cols.value, cols.value, b, 'number')];
+    if (system) parts.push(`${cols.system} = ${b.bind(system)}`);
     return `(${parts.join(' AND ')})`;
   }
   const { prefix, rest } = splitPrefix(raw);
@@ -139,8 +141,8 @@ function quantitySql(value: string, b: Binder): string {
   const canon = low && high && exact
     ? { code: low.code, range: { low: low.value, high: high.value }, exact: exact.value }
     : { code, range, exact: rest };
-  const parts = [`x.canon_code = ${b.bind(canon.code)}`, compareDecimal(prefix, canon.range, canon.exact, 'x.canon_value', b)];
-  if (system) parts.push(`x.system = ${b.bind(system)}`);
+  const parts = [`${cols.canonCode} = ${b.bind(canon.code)}`, compareDecimal(prefix, canon.range, canon.exact, cols.canonValue, b)];
+  if (system) parts.push(`${cols.system} = ${b.bind(system)}`);
   return `(${parts.join(' AND ')})`;
 }
 
@@ -160,14 +162,32 @@ function compareDecimal(prefix: Prefix, range: { low: string; high: string }, ex
   }
 }
 
-function tokenSql(value: string, b: Binder): string {
+function tokenSql(value: string, b: Binder, codeCol = 'x.code', systemCol = 'x.system'): string {
   const bar = value.indexOf('|');
-  if (bar < 0) return `x.code = ${b.bind(value)}`;
+  if (bar < 0) return `${codeCol} = ${b.bind(value)}`;
   const system = value.slice(0, bar);
   const code = value.slice(bar + 1);
-  if (!system) return `(x.system IS NULL AND x.code = ${b.bind(code)})`;
-  if (!code) return `x.system = ${b.bind(system)}`;
-  return `(x.code = ${b.bind(code)} AND x.system = ${b.bind(system)})`;
+  if (!system) return `(${systemCol} IS NULL AND ${codeCol} = ${b.bind(code)})`;
+  if (!code) return `${systemCol} = ${b.bind(system)}`;
+  return `(${codeCol} = ${b.bind(code)} AND ${systemCol} = ${b.bind(system)})`;
+}
+
+/** `token$value` for a composite: both halves must hold in the same indexed element. */
+function compositeSql(f: Filter, value: string, b: Binder): string {
+  const dollar = value.indexOf('$');
+  if (dollar < 0) throw badRequest(`${f.code} needs two components separated by $, got "${value.slice(0, 80)}"`);
+  const token = tokenSql(value.slice(0, dollar), b, 'x.t_code', 'x.t_system');
+  const v = value.slice(dollar + 1);
+  switch (f.compositeValueType) {
+    case 'token':
+      return `(${token} AND ${tokenSql(v, b, 'x.v_code', 'x.v_system')})`;
+    case 'date':
+      return `(${token} AND ${rangeCompare(v, 'x.v_low', 'x.v_high', b, 'date')})`;
+    case 'string':
+      return `(${token} AND x.v_norm LIKE ${b.bind(normalizeString(v).replace(/[\\%_]/g, (c) => '\\' + c) + '%')})`;
+    default:
+      return `(${token} AND ${quantitySql(v, b, { value: 'x.v_value', canonCode: 'x.v_canon_code', canonValue: 'x.v_canon_value', system: 'x.v_system' })})`;
+  }
 }
 
 function referenceSql(value: string, modifier: string | undefined, b: Binder, baseUrl: string): string {

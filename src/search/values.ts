@@ -5,7 +5,7 @@
 import type { TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { emptyIndexRows } from './index-rows.js';
-import type { IndexRows } from './index-rows.js';
+import type { CompositeRow, IndexRows } from './index-rows.js';
 import { UCUM_SYSTEM, formatDecimal, parseDecimal, toCanonical } from './ucum.js';
 
 /** Longest `norm` we store: a B-tree entry must stay well under PostgreSQL's ~2.7 kB limit. */
@@ -211,6 +211,12 @@ export class RowSet {
   string(param: string, exact: unknown): void {
     if (typeof exact !== 'string' || !exact || !this.fresh(`s${SEP}${param}${SEP}${exact}`)) return;
     this.rows.string.push({ param, norm: normalizeString(exact), exact });
+  }
+
+  /** A composite row (already correlated by the caller). */
+  composite(row: CompositeRow): void {
+    const key = `c${SEP}${Object.values(row).map((v) => v ?? NULL).join(SEP)}`;
+    if (this.fresh(key)) this.rows.composite.push(row);
   }
 
   /** A token row, unless both system and code are missing. */

@@ -56,6 +56,21 @@ const TABLES: IndexTable[] = [
     ],
   },
   {
+    table: 'idx_composite', typed: true,
+    columns: [
+      col('param'), col('t_system'), col('t_code'), col('v_system'), col('v_code'), col('v_value', 'numeric'),
+      col('v_canon_code'), col('v_canon_value', 'numeric'), col('v_low', 'timestamptz'), col('v_high', 'timestamptz'), col('v_norm'),
+    ],
+    values: (r) => {
+      const c = r.composite;
+      return [
+        c.map((x) => x.param), c.map((x) => x.tSystem), c.map((x) => x.tCode), c.map((x) => x.vSystem), c.map((x) => x.vCode),
+        c.map((x) => x.vValue), c.map((x) => x.vCanonCode), c.map((x) => x.vCanonValue), c.map((x) => x.vLow), c.map((x) => x.vHigh),
+        c.map((x) => x.vNorm),
+      ];
+    },
+  },
+  {
     table: 'idx_compartment', typed: false, columns: [col('comp_type'), col('comp_id')],
     values: (r) => [r.compartment.map((x) => x.compType), r.compartment.map((x) => x.compId)],
   },

@@ -69,6 +69,11 @@ describe('createIndexExtractor', () => {
         { param: 'patient', targetType: 'Patient', targetId: '123', targetUrl: null },
         { param: 'performer', targetType: 'Practitioner', targetId: 'dr-1', targetUrl: null },
       ],
+      // Composites pair the code with the value of the same element (the Observation itself).
+      composite: ['code-value-quantity', 'combo-code-value-quantity'].map((param) => ({
+        param, tSystem: 'http://loinc.org', tCode: '8310-5', vSystem: UCUM, vCode: '[degF]', vValue: '98.6',
+        vCanonCode: 'Cel', vCanonValue: '37', vLow: null, vHigh: null, vNorm: null,
+      })),
       compartment: [{ compType: 'Patient', compId: '123' }],
     });
   });
