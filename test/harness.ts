@@ -71,6 +71,15 @@ export async function closeSharedServer(): Promise<void> {
   for (const cleanup of cleanups) await cleanup();
 }
 
+/** A fixture builder: `make(key, resource)` creates the resource (with `meta`, if given) and records its id. */
+export function fixtureMaker(base: string, ids: Record<string, string>, meta?: unknown) {
+  return async (key: string, resource: Record<string, unknown>): Promise<void> => {
+    const res = await fhir(base, 'POST', resource.resourceType as string, meta === undefined ? resource : { ...resource, meta });
+    if (res.status !== 201) throw new Error(`fixture ${key}: ${res.status} ${res.text.slice(0, 300)}`);
+    ids[key] = res.body.id;
+  };
+}
+
 /** Minimal FHIR JSON client over fetch for tests. */
 export async function fhir(
   base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {},

@@ -2,7 +2,7 @@
 // (patient-operation-everything.html), on a hand-built fixture.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { fhir, sharedServer } from '../harness.js';
+import { fhir, fixtureMaker, sharedServer } from '../harness.js';
 
 const ids: Record<string, string> = {};
 const named = (...keys: string[]) => keys.map((k) => ids[k]).sort();
@@ -10,11 +10,7 @@ const named = (...keys: string[]) => keys.map((k) => ids[k]).sort();
 describe('patient compartment', () => {
   before(async () => {
     const { base } = await sharedServer();
-    const make = async (key: string, resource: Record<string, unknown>) => {
-      const res = await fhir(base, 'POST', resource.resourceType as string, resource);
-      assert.equal(res.status, 201, res.text);
-      ids[key] = res.body.id;
-    };
+    const make = fixtureMaker(base, ids);
     await make('doc', { resourceType: 'Practitioner', name: [{ family: 'Doc' }] });
     await make('pat', { resourceType: 'Patient', name: [{ family: 'Everything' }] });
     await make('other', { resourceType: 'Patient', name: [{ family: 'Other' }] });

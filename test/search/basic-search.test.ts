@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { fhir, sharedServer } from '../harness.js';
+import { fhir, fixtureMaker, sharedServer } from '../harness.js';
 
 const run = randomUUID().slice(0, 8);
 const tag = `urn:test|search-${run}`;
@@ -21,11 +21,7 @@ describe('search basics', () => {
   before(async () => {
     const { base } = await sharedServer();
     const meta = { tag: [{ system: 'urn:test', code: `search-${run}` }] };
-    const make = async (key: string, resource: Record<string, unknown>) => {
-      const res = await fhir(base, 'POST', resource.resourceType as string, { ...resource, meta });
-      assert.equal(res.status, 201, res.text);
-      ids[key] = res.body.id;
-    };
+    const make = fixtureMaker(base, ids, meta);
     await make('muller', { resourceType: 'Patient', name: [{ family: 'Müller', given: ['Jürgen'] }], gender: 'male', birthDate: '1970-03-04' });
     await make('miller', { resourceType: 'Patient', name: [{ family: 'Miller' }], gender: 'female', birthDate: '1970-11' });
     await make('nobirth', {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { fhir, sharedServer } from '../harness.js';
+import { fhir, fixtureMaker, sharedServer } from '../harness.js';
 
 const run = randomUUID().slice(0, 8);
 const tagParam = `_tag=${encodeURIComponent(`urn:test|refs-${run}`)}`;
@@ -24,11 +24,7 @@ const named = (...keys: string[]) => keys.map((k) => ids[k]).sort();
 describe('references in search', () => {
   before(async () => {
     const { base } = await sharedServer();
-    const make = async (key: string, resource: Record<string, unknown>) => {
-      const res = await fhir(base, 'POST', resource.resourceType as string, { ...resource, meta });
-      assert.equal(res.status, 201, res.text);
-      ids[key] = res.body.id;
-    };
+    const make = fixtureMaker(base, ids, meta);
     await make('acme', { resourceType: 'Organization', name: 'Acme Health' });
     await make('beta', { resourceType: 'Organization', name: 'Beta Clinic' });
     await make('ann', { resourceType: 'Patient', name: [{ family: 'Ann' }], managingOrganization: ref('acme', 'Organization') });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { fhir, sharedServer } from '../harness.js';
+import { fhir, fixtureMaker, sharedServer } from '../harness.js';
 
 const run = randomUUID().slice(0, 8);
 const meta = { tag: [{ system: 'urn:test', code: `sys-${run}` }] };
@@ -13,11 +13,7 @@ const ids: Record<string, string> = {};
 describe('system search', () => {
   before(async () => {
     const { base } = await sharedServer();
-    const make = async (key: string, resource: Record<string, unknown>) => {
-      const res = await fhir(base, 'POST', resource.resourceType as string, { ...resource, meta });
-      assert.equal(res.status, 201, res.text);
-      ids[key] = res.body.id;
-    };
+    const make = fixtureMaker(base, ids, meta);
     await make('pat', { resourceType: 'Patient' });
     await make('obs', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${ids.pat}` } });
     await make('cond', { resourceType: 'Condition', subject: { reference: `Patient/${ids.pat}` } });
