@@ -41,9 +41,11 @@ CREATE TABLE idx_string (
 CREATE INDEX idx_string_lookup ON idx_string (res_type, param, norm text_pattern_ops, rid);
 CREATE INDEX idx_string_rid ON idx_string (rid);
 
+-- token: text_norm (Coding.display or CodeableConcept.text, normalised like strings) serves :text by
+-- a scan of the parameter's rows; it adds no index to the write path.
 CREATE TABLE idx_token (
   rid bigint NOT NULL, res_type text NOT NULL, param text NOT NULL,
-  system text, code text
+  system text, code text, text_norm text
 );
 CREATE INDEX idx_token_lookup ON idx_token (res_type, param, code, system, rid);
 CREATE INDEX idx_token_rid ON idx_token (rid);

@@ -72,10 +72,10 @@ export function addCompositeRows(
         continue;
       }
       const found = parts.toIndexRows();
-      for (const t of found.token.filter((x) => x.param === 't')) {
+      for (const t of found.token.filter((x) => x.param === 't' && (x.code || x.system))) {
         const base = { param: c.code, tSystem: t.system, tCode: t.code };
         const none = { vSystem: null, vCode: null, vValue: null, vCanonCode: null, vCanonValue: null, vLow: null, vHigh: null, vNorm: null };
-        for (const v of found.token.filter((x) => x.param === 'v')) rows.composite({ ...base, ...none, vSystem: v.system, vCode: v.code });
+        for (const v of found.token.filter((x) => x.param === 'v' && (x.code || x.system))) rows.composite({ ...base, ...none, vSystem: v.system, vCode: v.code });
         for (const q of found.quantity) {
           rows.composite({
             ...base, ...none, vSystem: q.system, vCode: q.code, vValue: q.value, vCanonCode: q.canonCode ?? q.code, vCanonValue: q.canonValue ?? q.value,

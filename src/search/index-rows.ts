@@ -3,8 +3,11 @@
 
 /** A string value: `norm` is lower-cased with accents removed, `exact` as written. */
 export interface StringRow { param: string; norm: string; exact: string }
-/** A token: system and code (either may be null, e.g. a plain `code` has no system). */
-export interface TokenRow { param: string; system: string | null; code: string | null }
+/**
+ * A token: system and code (either may be null, e.g. a plain `code` has no system), and for the
+ * `:text` modifier the normalised display or CodeableConcept.text when there is one.
+ */
+export interface TokenRow { param: string; system: string | null; code: string | null; text?: string }
 /** A date as the closed range of instants its precision covers, ISO 8601 with offset. */
 export interface DateRow { param: string; low: string; high: string }
 /** A number as decimal strings: the value and the range its significant figures imply. */

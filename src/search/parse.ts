@@ -49,7 +49,7 @@ export interface SearchRequest {
 const RESULT_CONTROLS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_cursor', '_format', '_pretty']);
 export const SUPPORTED_MODIFIERS: Record<string, Set<string>> = {
   string: new Set(['exact', 'contains', 'missing']),
-  token: new Set(['not', 'missing', 'of-type']),
+  token: new Set(['not', 'missing', 'of-type', 'text']),
   reference: new Set(['missing', 'identifier']),
   date: new Set(['missing']),
   number: new Set(['missing']),

@@ -98,8 +98,12 @@ function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string 
       const norm = normalizeString(value).replace(/[\\%_]/g, (c) => '\\' + c);
       return f.modifier === 'contains' ? `x.norm LIKE ${b.bind('%' + norm + '%')}` : `x.norm LIKE ${b.bind(norm + '%')}`;
     }
-    case 'token':
-      return tokenSql(value, b);
+    case 'token': {
+      if (f.modifier !== 'text') return tokenSql(value, b);
+      const norm = normalizeString(value).replace(/[\\%_]/g, (c) => '\\' + c);
+      // Starts the text or one of its words.
+      return `(x.text_norm LIKE ${b.bind(norm + '%')} OR x.text_norm LIKE ${b.bind('% ' + norm + '%')})`;
+    }
     case 'uri': {
       if (f.modifier === 'below') return `x.uri LIKE ${b.bind(value.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`;
       if (f.modifier === 'above') return `${b.bind(value)} LIKE replace(replace(replace(x.uri, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`;

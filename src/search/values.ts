@@ -219,11 +219,12 @@ export class RowSet {
     if (this.fresh(key)) this.rows.composite.push(row);
   }
 
-  /** A token row, unless both system and code are missing. */
-  token(param: string, system: string | undefined, code: string | undefined): void {
-    if (!system && !code) return;
-    if (!this.fresh(`t${SEP}${param}${SEP}${system || NULL}${SEP}${code || NULL}`)) return;
-    this.rows.token.push({ param, system: system || null, code: code || null });
+  /** A token row, unless system, code and text are all missing. */
+  token(param: string, system: string | undefined, code: string | undefined, text?: string): void {
+    if (!system && !code && !text) return;
+    const norm = text ? normalizeString(text) : undefined;
+    if (!this.fresh(`t${SEP}${param}${SEP}${system || NULL}${SEP}${code || NULL}${SEP}${norm ?? NULL}`)) return;
+    this.rows.token.push({ param, system: system || null, code: code || null, ...(norm ? { text: norm } : {}) });
   }
 
   /** A date row for a parsed range (nothing for undefined). */
@@ -360,12 +361,16 @@ function addToken(rows: RowSet, param: string, type: string, value: unknown): vo
   if (!isJson(value)) return;
   switch (type) {
     case 'Coding':
-      return rows.token(param, str(value.system), str(value.code));
-    case 'CodeableConcept':
-      if (Array.isArray(value.coding)) {
-        for (const c of value.coding) if (isJson(c)) rows.token(param, str(c.system), str(c.code));
-      }
+      return rows.token(param, str(value.system), str(value.code), str(value.display));
+    case 'CodeableConcept': {
+      // :text searches CodeableConcept.text and Coding.display; the text rides on the coding rows
+      // and gets a row of its own only when no coding carries it already.
+      const text = str(value.text);
+      const codings = Array.isArray(value.coding) ? value.coding.filter(isJson) : [];
+      for (const c of codings) rows.token(param, str(c.system), str(c.code), str(c.display) ?? text);
+      if (text && !codings.some((c) => normalizeString(str(c.display) ?? text) === normalizeString(text))) rows.token(param, undefined, undefined, text);
       return;
+    }
     case 'Identifier': {
       rows.token(param, str(value.system), str(value.value));
       // `:of-type` (search.html#token) matches type-system|type-code|value; kept as a token whose

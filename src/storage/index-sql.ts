@@ -18,8 +18,8 @@ const TABLES: IndexTable[] = [
     values: (r) => [r.string.map((x) => x.param), r.string.map((x) => x.norm), r.string.map((x) => x.exact)],
   },
   {
-    table: 'idx_token', typed: true, columns: [col('param'), col('system'), col('code')],
-    values: (r) => [r.token.map((x) => x.param), r.token.map((x) => x.system), r.token.map((x) => x.code)],
+    table: 'idx_token', typed: true, columns: [col('param'), col('system'), col('code'), col('text_norm')],
+    values: (r) => [r.token.map((x) => x.param), r.token.map((x) => x.system), r.token.map((x) => x.code), r.token.map((x) => x.text ?? null)],
   },
   {
     table: 'idx_date', typed: true, columns: [col('param'), col('low', 'timestamptz'), col('high', 'timestamptz')],

@@ -99,6 +99,18 @@ describe('search basics', () => {
     assert.equal((await fhir(base, 'GET', 'Patient?identifier:of-type=only-two|parts')).status, 400);
   });
 
+  it(':text on Coding.display and CodeableConcept.text (case- and accent-insensitive, any word)', async () => {
+    const { base } = await sharedServer();
+    const make = fixtureMaker(base, ids, { tag: [{ system: 'urn:test', code: `search-${run}` }] });
+    await make('textA', { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] } });
+    await make('textB', { resourceType: 'Observation', status: 'final', code: { text: 'Fréquence cardiaque au repos' } });
+    assert.deepEqual(await search(base, 'Observation?code:text=heart'), named('textA'));
+    assert.deepEqual(await search(base, 'Observation?code:text=RATE'), named('textA'));
+    assert.deepEqual(await search(base, 'Observation?code:text=frequence'), named('textB'));
+    assert.deepEqual(await search(base, 'Observation?code:text=cardiaque au'), named('textB'));
+    assert.deepEqual(await search(base, 'Observation?code:text=art'), []);
+  });
+
   it(':missing and _id', async () => {
     const { base } = await sharedServer();
     assert.deepEqual(await search(base, 'Patient?birthdate:missing=true'), named('nobirth'));
