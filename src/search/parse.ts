@@ -57,7 +57,9 @@ export const SUPPORTED_MODIFIERS: Record<string, Set<string>> = {
   uri: new Set(['missing', 'above', 'below']),
   composite: new Set(['missing']),
 };
-export const UNINDEXED = new Set(['_text', '_content', '_query', '_list', '_type']);
+export const UNINDEXED = new Set(['_query', '_type']);
+/** Parameters answered from the resource row or other resources rather than an index table. */
+const SPECIAL = new Set(['_text', '_content', '_list']);
 
 /** Splits a search value on unescaped commas, unescaping `\,`, `\$`, `\|` and `\\`. */
 export function splitOr(value: string): string[] {
@@ -148,6 +150,11 @@ function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, 
   const dot = name.indexOf('.');
   const head = dot < 0 ? name : name.slice(0, dot);
   const [code = '', modifier] = head.split(':', 2);
+  if (SPECIAL.has(code)) {
+    if (modifier || dot >= 0) return `${code} takes no modifier or chain`;
+    const param = { resourceType: 'SearchParameter', code, type: 'special', status: 'active', name: code, url: '', description: code } as unknown as SearchParameter;
+    return { code, param, type: 'special', values: splitOr(value) };
+  }
   const param = defs.searchParameter(resourceType, code);
   const compositeType = param?.type === 'composite' ? compositeValueType(defs.searchParameters(resourceType), param) : undefined;
   if (!param || UNINDEXED.has(code) || (param.type === 'composite' && !compositeType) || param.type === 'special') {

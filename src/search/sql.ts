@@ -34,6 +34,17 @@ export function filterSql(f: Filter, resourceType: string | string[], b: Binder,
   if (f.chain) return chainSql(f, resourceType, b, baseUrl, r, depth);
   if (f.has) return hasSql(f, resourceType, b, baseUrl, r, depth);
   if (f.code === '_id') return idSql(f, b, r);
+  if (f.code === '_list') {
+    // search.html#list: the resources a List refers to in its entries.
+    return `(${r}.res_type, ${r}.id) IN (SELECT x.target_type, x.target_id FROM idx_reference x JOIN resources l ON l.rid = x.rid
+      WHERE l.res_type = 'List' AND NOT l.deleted AND l.id = ANY(${b.bind(f.values)}::text[]) AND x.res_type = 'List' AND x.param = 'item')`;
+  }
+  if (f.code === '_content' || f.code === '_text') {
+    // Full-text search (search.html#content): the whole resource, or only its narrative. It scans
+    // the candidate rows (no full-text index is kept, which would tax every write).
+    const doc = f.code === '_content' ? `${r}.content` : `(${r}.content::jsonb #>> '{text,div}')`;
+    return `(${f.values.map((v) => `to_tsvector('simple', coalesce(${doc}, '')) @@ websearch_to_tsquery('simple', ${b.bind(v)})`).join(' OR ')})`;
+  }
   if (f.code === '_lastUpdated') return `(${f.values.map((v) => rangeCompare(v, `${r}.last_updated`, `${r}.last_updated`, b, 'date')).join(' OR ')})`;
   if (f.modifier === 'identifier' || f.modifier === 'of-type') return derivedTokenSql(f, resourceType, b, r);
   const table = TABLE[f.type];

@@ -111,6 +111,27 @@ describe('search basics', () => {
     assert.deepEqual(await search(base, 'Observation?code:text=art'), []);
   });
 
+  it('_content, _text and _list', async () => {
+    const { base } = await sharedServer();
+    // Tagged apart, so the other tests' Patient sets stay as they are.
+    const make = fixtureMaker(base, ids, { tag: [{ system: 'urn:test', code: `text-${run}` }] });
+    const inText = async (query: string): Promise<string[]> => {
+      const res = await fhir(base, 'GET', `${query}&_tag=${encodeURIComponent(`urn:test|text-${run}`)}`);
+      assert.equal(res.status, 200, res.text);
+      return ((res.body.entry ?? []) as any[]).map((e) => e.resource.id).sort();
+    };
+    await make('narrated', {
+      resourceType: 'Patient', name: [{ family: 'Zebedee' }],
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Allergic to peanuts</div>' },
+    });
+    assert.deepEqual(await inText('Patient?_content=zebedee'), named('narrated'));
+    assert.deepEqual(await inText('Patient?_text=peanuts'), named('narrated'));
+    assert.deepEqual(await inText('Patient?_text=zebedee'), []);
+    await make('list', { resourceType: 'List', status: 'current', mode: 'working', entry: [{ item: { reference: `Patient/${ids.miller}` } }, { item: { reference: `Patient/${ids.narrated}` } }] });
+    assert.deepEqual(await search(base, `Patient?_list=${ids.list}`), named('miller'));
+    assert.deepEqual(await inText(`Patient?_list=${ids.list}`), named('narrated'));
+  });
+
   it(':missing and _id', async () => {
     const { base } = await sharedServer();
     assert.deepEqual(await search(base, 'Patient?birthdate:missing=true'), named('nobirth'));
