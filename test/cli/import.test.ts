@@ -61,8 +61,7 @@ describe('helix import', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'helix-import-'));
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it(`loads Synthea over HTTP: ${FULL ? 'all 80 patients (PostgreSQL)' : '10 smallest patients (embedded database; all 80 with DATABASE_URL)'}`, { timeout: 600_000 }, async (t) => {
-    if (!existsSync(SYNTHEA)) return t.skip('../shared/data/synthea is absent');
+  it(`loads Synthea over HTTP: ${FULL ? 'all 80 patients (PostgreSQL)' : '10 smallest patients (embedded database; all 80 with DATABASE_URL)'}`, { timeout: 600_000, skip: !existsSync(SYNTHEA) && '../shared/data/synthea is absent' }, async () => {
     const { base } = await sharedServer();
     const files = syntheaFiles();
     let entries = 0;
@@ -107,8 +106,7 @@ describe('helix import', () => {
     assert.equal(stored.body.entry[0].resource.participant[0].individual.reference, `Practitioner/${practitioner.body.entry[0].resource.id}`);
   });
 
-  it('loads bulk NDJSON as batches of PUTs; importing again updates instead of duplicating', { timeout: 300_000 }, async (t) => {
-    if (!existsSync(NDJSON)) return t.skip('../shared/data/bulk-ndjson-10-patients is absent');
+  it('loads bulk NDJSON as batches of PUTs; importing again updates instead of duplicating', { timeout: 300_000, skip: !existsSync(NDJSON) && '../shared/data/bulk-ndjson-10-patients is absent' }, async () => {
     const { base } = await sharedServer();
     const names = readdirSync(NDJSON).filter((n) => n.endsWith('.ndjson'));
     let resources = 0;
