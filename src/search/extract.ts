@@ -23,6 +23,7 @@ import type { Atom, TypedValue } from '@medplum/core';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { FhirDefinitions } from '../fhir/definitions.js';
 import type { IndexRows } from './index-rows.js';
+import { dropAliasedRows, storageAliases } from './aliases.js';
 import { addCompositeRows, compileComposites, type CompiledComposite } from './composite.js';
 import { RowSet, addValueRows, targetTypeOf } from './values.js';
 import type { ValueContext } from './values.js';
@@ -37,6 +38,11 @@ export interface IndexExtractor {
 export interface IndexExtractorOptions {
   /** The server's base URL; absolute references under it are treated as local. */
   baseUrl: string;
+  /**
+   * Keep the rows that storage aliases make redundant (see aliases.ts). Off for storage; on to see
+   * every parameter's own rows, as the tests of extraction semantics do.
+   */
+  keepAliasedRows?: boolean;
 }
 
 // Stored on the resource row itself, or not an index at all.
@@ -114,7 +120,7 @@ export function createIndexExtractor(defs: FhirDefinitions, options: IndexExtrac
       if (resourceType === 'Patient' && typeof resource.id === 'string' && resource.id) {
         rows.compartment('Patient', resource.id);
       }
-      return rows.toIndexRows();
+      return options.keepAliasedRows ? rows.toIndexRows() : dropAliasedRows(rows.toIndexRows(), storageAliases(defs, resourceType));
     },
   };
 }

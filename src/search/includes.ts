@@ -4,6 +4,7 @@
 import type { Queryable } from '../db/database.js';
 import type { StoredResource } from '../storage/resource-store.js';
 import type { IncludeSpec } from './parse.js';
+import { scopeSql, type Binder } from './sql.js';
 
 const MAX_ITERATIONS = 4;
 const COLUMNS = `r.rid::text AS rid, r.res_type, r.id, r.version, r.content, (extract(epoch from r.last_updated) * 1000)::float8 AS lu_ms`;
@@ -14,22 +15,26 @@ const toStored = (r: Row): StoredResource => ({
   rid: r.rid, resourceType: r.res_type, id: r.id, versionId: r.version, lastUpdated: new Date(r.lu_ms).toISOString(), deleted: false, content: r.content,
 });
 
-function includeSql(spec: IncludeSpec, p: (v: unknown) => string, rids: string): string {
-  return `SELECT ${COLUMNS} FROM resources r WHERE NOT r.deleted AND (r.res_type, r.id) IN (
-    SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.rid = ANY(${rids}::bigint[]) AND x.res_type = ${p(spec.source)}
-      ${spec.param === '*' ? '' : `AND x.param = ${p(spec.param)}`} ${spec.target ? `AND x.target_type = ${p(spec.target)}` : 'AND x.target_type IS NOT NULL'})`;
+function sourceScope(spec: IncludeSpec, b: Binder): string {
+  return spec.param === '*' ? `x.res_type = ${b.bind(spec.source)}` : scopeSql(b, spec.source, spec.param);
 }
 
-function revincludeSql(spec: IncludeSpec, p: (v: unknown) => string, types: string, ids: string): string {
-  return `SELECT ${COLUMNS} FROM resources r WHERE NOT r.deleted AND r.res_type = ${p(spec.source)} AND r.rid IN (
+function includeSql(spec: IncludeSpec, b: Binder, rids: string): string {
+  return `SELECT ${COLUMNS} FROM resources r WHERE NOT r.deleted AND (r.res_type, r.id) IN (
+    SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.rid = ANY(${rids}::bigint[]) AND ${sourceScope(spec, b)}
+      ${spec.target ? `AND x.target_type = ${b.bind(spec.target)}` : 'AND x.target_type IS NOT NULL'})`;
+}
+
+function revincludeSql(spec: IncludeSpec, b: Binder, types: string, ids: string): string {
+  return `SELECT ${COLUMNS} FROM resources r WHERE NOT r.deleted AND r.res_type = ${b.bind(spec.source)} AND r.rid IN (
     SELECT x.rid FROM idx_reference x JOIN unnest(${ids}::text[], ${types}::text[]) AS t(id, type)
       ON x.target_id = t.id AND x.target_type = t.type
-    WHERE x.res_type = ${p(spec.source)} ${spec.param === '*' ? '' : `AND x.param = ${p(spec.param)}`})`;
+    WHERE ${sourceScope(spec, b)})`;
 }
 
 /** Loads the included resources for a page of matches; `capped` says the cap applied. */
 export async function loadIncludes(
-  q: Queryable, include: IncludeSpec[], revinclude: IncludeSpec[], matches: StoredResource[], cap: number,
+  q: Queryable, newBinder: () => Binder, include: IncludeSpec[], revinclude: IncludeSpec[], matches: StoredResource[], cap: number,
 ): Promise<{ included: StoredResource[]; capped: boolean }> {
   const seen = new Set(matches.map((m) => m.rid));
   const included: StoredResource[] = [];
@@ -42,18 +47,16 @@ export async function loadIncludes(
     for (const spec of inc) {
       const sources = frontier.filter((f) => f.resourceType === spec.source);
       if (!sources.length) continue;
-      const params: unknown[] = [];
-      const p = (v: unknown): string => `$${params.push(v)}`;
-      const rids = p(sources.map((s) => s.rid));
-      const rows = await q.query<Row>(`${includeSql(spec, p, rids)} LIMIT ${p(cap + 1)}`, params);
+      const b = newBinder();
+      const rids = b.bind(sources.map((s) => s.rid));
+      const rows = await q.query<Row>(`${includeSql(spec, b, rids)} LIMIT ${b.bind(cap + 1)}`, b.params);
       found.push(...rows.map(toStored));
     }
     for (const spec of rev) {
-      const params: unknown[] = [];
-      const p = (v: unknown): string => `$${params.push(v)}`;
-      const ids = p(frontier.map((f) => f.id));
-      const types = p(frontier.map((f) => f.resourceType));
-      const rows = await q.query<Row>(`${revincludeSql(spec, p, types, ids)} LIMIT ${p(cap + 1)}`, params);
+      const b = newBinder();
+      const ids = b.bind(frontier.map((f) => f.id));
+      const types = b.bind(frontier.map((f) => f.resourceType));
+      const rows = await q.query<Row>(`${revincludeSql(spec, b, types, ids)} LIMIT ${b.bind(cap + 1)}`, b.params);
       found.push(...rows.map(toStored));
     }
     const fresh = found.filter((r) => !seen.has(r.rid) && (seen.add(r.rid), true));

@@ -6,6 +6,7 @@ import { badRequest } from '../fhir/errors.js';
 import type { FhirContext } from '../fhir/types.js';
 import type { StoredResource } from '../storage/resource-store.js';
 import { parseSearch, type SearchRequest } from './parse.js';
+import { storageAliases } from './aliases.js';
 import { afterCursor, orderBy, sortColumns } from './sort.js';
 import { Binder, filterSql, typeIs } from './sql.js';
 
@@ -31,11 +32,16 @@ function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder): string {
   return preds.join(' AND ');
 }
 
+/** A binder that knows the storage aliases of the server's definitions. */
+export function binder(ctx: FhirContext): Binder {
+  return new Binder((type, code) => storageAliases(ctx.defs, type).get(code));
+}
+
 /** Runs one page of a search. */
 export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<SearchPage> {
-  const b = new Binder();
+  const b = binder(ctx);
   const where = [whereClause(ctx, req, b)];
-  const order = sortColumns(req.sort, b);
+  const order = sortColumns(req.sort, b, req.resourceTypes ?? req.resourceType);
   if (req.cursor) where.push(afterCursor(order, decodeCursor(req.cursor, order.length), b));
   const limit = b.bind(req.count + 1);
   const sql = `SELECT r.rid::text AS rid, r.res_type, r.id, r.version, r.content,
@@ -61,7 +67,7 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
 
 /** Counts every match of a search. */
 export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
-  const b = new Binder();
+  const b = binder(ctx);
   const rows = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM resources r WHERE ${whereClause(ctx, req, b)}`, b.params);
   return Number(rows[0]?.n ?? 0);
 }

@@ -1,7 +1,7 @@
 // _sort (search.html#sort): any indexed parameter can be a sort key. A resource's key is the least
 // of its values for an ascending sort and the greatest for a descending one; resources without a
 // value sort last either way; rid breaks ties so the order is total and keyset paging is exact.
-import type { Binder } from './sql.js';
+import { scopeSql, type Binder } from './sql.js';
 
 /** One resolved sort key: the parameter's type decides the index table and column. */
 export interface SortKey { code: string; descending: boolean; type?: string }
@@ -23,13 +23,13 @@ const COLUMN: Record<string, { table: string; asc: string; desc: string; cast: s
 export const sortable = (type: string): boolean => type in COLUMN;
 
 /** The ORDER BY columns for the keys, ending with rid. */
-export function sortColumns(keys: SortKey[], b: Binder, r = 'r'): SortColumn[] {
+export function sortColumns(keys: SortKey[], b: Binder, resourceType: string | string[], r = 'r'): SortColumn[] {
   const cols: SortColumn[] = keys.map((k) => {
     if (k.code === '_id') return { expr: `${r}.id`, desc: k.descending, cast: 'text' };
     if (k.code === '_lastUpdated') return { expr: `${r}.last_updated`, desc: k.descending, cast: 'timestamptz' };
     const c = COLUMN[k.type as string] as (typeof COLUMN)[string];
     const agg = k.descending ? c.desc : c.asc;
-    return { expr: `(SELECT ${agg} FROM ${c.table} x WHERE x.rid = ${r}.rid AND x.param = ${b.bind(k.code)})`, desc: k.descending, cast: c.cast };
+    return { expr: `(SELECT ${agg} FROM ${c.table} x WHERE x.rid = ${r}.rid AND ${scopeSql(b, resourceType, k.code)})`, desc: k.descending, cast: c.cast };
   });
   cols.push({ expr: `${r}.rid`, desc: false, cast: 'bigint' });
   return cols;

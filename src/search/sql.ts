@@ -2,12 +2,14 @@
 // a client sends becomes a bind parameter; only identifiers chosen by this file reach the text.
 import { badRequest } from '../fhir/errors.js';
 import type { Filter } from './parse.js';
+import type { StorageAlias } from './aliases.js';
 import { toCanonical, UCUM_SYSTEM } from './ucum.js';
 import { dateRange, decimalRange, formatInstant, normalizeString } from './values.js';
 
-/** Collects bind parameters and hands back their placeholders. */
+/** Collects bind parameters and hands back their placeholders; knows the storage aliases. */
 export class Binder {
   readonly params: unknown[] = [];
+  constructor(readonly aliasOf: (resourceType: string, code: string) => StorageAlias | undefined = () => undefined) {}
   /** Adds a value; returns its `$n`. */
   bind(value: unknown): string {
     return `$${this.params.push(value)}`;
@@ -49,13 +51,36 @@ export function filterSql(f: Filter, resourceType: string | string[], b: Binder,
   if (f.modifier === 'identifier' || f.modifier === 'of-type') return derivedTokenSql(f, resourceType, b, r);
   const table = TABLE[f.type];
   if (!table) throw badRequest(`Search parameter ${f.code} of type ${f.type} is not supported`);
-  const scope = `${typeIs('x.res_type', resourceType, b)} AND x.param = ${b.bind(f.code)}`;
+  const scope = scopeSql(b, resourceType, f.code);
   if (f.modifier === 'missing') {
     return `${r}.rid ${f.values[0] === 'true' ? 'NOT IN' : 'IN'} (SELECT x.rid FROM ${table} x WHERE ${scope})`;
   }
   const alternatives = f.values.map((v) => valueSql(f, v, b, baseUrl));
   const matches = `SELECT x.rid FROM ${table} x WHERE ${scope} AND (${alternatives.join(' OR ')})`;
   return `${r}.rid ${f.modifier === 'not' ? 'NOT IN' : 'IN'} (${matches})`;
+}
+
+/**
+ * Which index rows hold `code` for the type(s): `x.res_type … AND x.param …`, following storage
+ * aliases (a `patient` search reads `subject` rows to Patients; `combo-code` reads `code` rows too).
+ */
+export function scopeSql(b: Binder, resourceType: string | string[], code: string, col = 'x'): string {
+  const types = Array.isArray(resourceType) ? resourceType : [resourceType];
+  const groups = new Map<string, { alias: StorageAlias | undefined; types: string[] }>();
+  for (const t of types) {
+    const alias = b.aliasOf(t, code);
+    const key = alias ? `${alias.kind}|${alias.bases.join(',')}|${alias.targetType ?? ''}` : '';
+    const g = groups.get(key);
+    if (g) g.types.push(t);
+    else groups.set(key, { alias, types: [t] });
+  }
+  const parts = [...groups.values()].map(({ alias, types: ts }) => {
+    const type = typeIs(`${col}.res_type`, ts.length === 1 ? (ts[0] as string) : ts, b);
+    if (!alias) return `${type} AND ${col}.param = ${b.bind(code)}`;
+    if (alias.kind === 'narrowed') return `${type} AND ${col}.param = ${b.bind(alias.bases[0])} AND ${col}.target_type = ${b.bind(alias.targetType)}`;
+    return `${type} AND ${col}.param = ANY(${b.bind([code, ...alias.bases])}::text[])`;
+  });
+  return parts.length === 1 ? (parts[0] as string) : `((${parts.join(') OR (')}))`;
 }
 
 /** `column = type`, or `column = ANY(types)` for a search over several types (system search). */
@@ -88,7 +113,7 @@ function chainSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl
     const type = b.bind(t.resourceType);
     return `(x.target_type = ${type} AND x.target_id IN (SELECT ${c}.id FROM resources ${c} WHERE ${c}.res_type = ${type} AND NOT ${c}.deleted AND ${inner}))`;
   });
-  return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE ${typeIs('x.res_type', resourceType, b)} AND x.param = ${b.bind(f.code)} AND (${targets.join(' OR ')}))`;
+  return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE ${scopeSql(b, resourceType, f.code)} AND (${targets.join(' OR ')}))`;
 }
 
 /** Reverse chaining (search.html#has): some resource of another type refers here and matches. */
@@ -96,9 +121,8 @@ function hasSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: 
   const has = f.has as NonNullable<Filter['has']>;
   const h = `h${depth}`;
   const inner = filterSql(has.filter, has.resourceType, b, baseUrl, h, depth + 1);
-  const referrer = b.bind(has.resourceType);
   return `${r}.id IN (SELECT x.target_id FROM idx_reference x JOIN resources ${h} ON ${h}.rid = x.rid
-    WHERE x.res_type = ${referrer} AND x.param = ${b.bind(has.param)} AND ${typeIs('x.target_type', resourceType, b)}
+    WHERE ${scopeSql(b, has.resourceType, has.param)} AND ${typeIs('x.target_type', resourceType, b)}
       AND NOT ${h}.deleted AND ${inner})`;
 }
 

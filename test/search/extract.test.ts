@@ -15,7 +15,8 @@ const UCUM = 'http://unitsofmeasure.org';
 const EXAMPLES = join(import.meta.dirname, '../../../shared/data/fhir-r4-examples');
 
 const defs = loadDefinitions();
-const extractor = createIndexExtractor(defs, { baseUrl: `${BASE}/` });
+// Every parameter's own rows; storage drops the redundant ones (tested at the end of this file).
+const extractor = createIndexExtractor(defs, { baseUrl: `${BASE}/`, keepAliasedRows: true });
 
 /** Rows of one table, order-independent. */
 function sorted<T>(rows: readonly T[]): T[] {
@@ -415,5 +416,29 @@ describe('extraction over the official R4 examples', { skip: !existsSync(EXAMPLE
       }
     }
     assert.ok(compared > 10_000);
+  });
+});
+
+describe('storage aliases', () => {
+  it('stores neither patient (narrowed subject) nor combo-* rows that code/value rows already hold', () => {
+    const storing = createIndexExtractor(defs, { baseUrl: BASE });
+    const observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }] },
+      subject: { reference: 'Patient/p1' },
+      component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 120, system: UCUM, code: 'mm[Hg]' } }],
+    } as unknown as Resource;
+    const all = extractor.extract(observation);
+    const stored = storing.extract(observation);
+    // patient = subject.where(resolve() is Patient): every patient row is a subject row.
+    assert.ok(all.reference.some((r) => r.param === 'patient'));
+    assert.deepEqual(stored.reference.map((r) => r.param), ['subject']);
+    // combo-code = code | component.code: both halves are stored under code and component-code.
+    assert.deepEqual(stored.token.filter((t) => t.param.startsWith('combo')), []);
+    assert.deepEqual(sorted(stored.token.filter((t) => t.param.endsWith('code')).map((t) => `${t.param}=${t.code}`)), ['code=85354-9', 'component-code=8480-6']);
+    assert.deepEqual(stored.composite.map((c) => c.param), ['component-code-value-quantity']);
+    // Compartment membership is computed before anything is dropped.
+    assert.deepEqual(stored.compartment, [{ compType: 'Patient', compId: 'p1' }]);
   });
 });
