@@ -1,13 +1,15 @@
 // Resource validation for create, update and $validate: the R4 base definition (structure,
 // cardinality, types, fixed/pattern values, invariants, and required bindings to enumerable value
 // sets) through the compiled validator (compiled/, equivalent to @medplum/core's validateResource
-// plus bindings.ts, several times faster), and every claimed profile the server knows through
-// @medplum/core. Issues are returned, never thrown: the caller decides between 400/422 and a report.
+// plus bindings.ts, several times faster), and every claimed profile the server knows through the
+// compiled profile walk (compiled/profile-*.ts), or through @medplum/core when a profile uses rules
+// that walk cannot evaluate. Issues are returned, never thrown: the caller decides between 400/422 and a report.
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { FhirDefinitions } from '../fhir/definitions.js';
 import type { Issue } from '../fhir/errors.js';
 import { profileBindingIssues } from './bindings.js';
 import { createCompiledValidator } from './compiled/index.js';
+import { createCompiledProfiles, type CompiledProfiles } from './compiled/profile-walk.js';
 import { medplumIssues, toHelixIssues } from './issues.js';
 import { createProfileSchemas } from './profile-schema.js';
 import type { ProfileRegistry } from './profiles.js';
@@ -26,11 +28,28 @@ export interface Validator {
   validate(resource: Resource, options?: ValidateOptions): Issue[];
 }
 
+/** How claimed profiles are checked: compiled (default; unsupported profiles fall back) or all by @medplum/core. */
+export interface ValidatorOptions {
+  profiles?: 'compiled' | 'medplum';
+}
+
 /** Creates a validator over the R4 definitions and the server's profiles. */
-export function createValidator(defs: FhirDefinitions, profiles: ProfileRegistry): Validator {
+export function createValidator(defs: FhirDefinitions, profiles: ProfileRegistry, options: ValidatorOptions = {}): Validator {
   const codeSets = loadCodeSets();
   const schemas = createProfileSchemas();
   const baseDefinition = createCompiledValidator(codeSets);
+  // A target profile stands for the type it constrains (vitalsigns.hasMember may be a vitalsigns Observation).
+  const targetType = (url: string): string | undefined => (profiles.get(url) ?? defs.structureDefinition(url))?.type;
+  const compiledProfiles = options.profiles === 'medplum' ? undefined : createCompiledProfiles(codeSets, targetType);
+
+  /** One profile's findings: compiled when it compiles (see compiled/profile-compile.ts), else @medplum/core's. */
+  const oneProfile = (resource: Resource, sd: StructureDefinition): Issue[] => {
+    const compiled = compiledProfiles?.compile(sd);
+    if (compiled?.ok) return withProfile(validateBase(() => (compiledProfiles as CompiledProfiles).validate(resource, compiled)), sd.url);
+    const found = toHelixIssues(resource, medplumIssues(() => schemas.validate(resource, sd)), sd.url);
+    found.push(...withProfile(safeList(() => profileBindingIssues(resource, schemas.schema(sd), codeSets)), sd.url));
+    return found;
+  };
 
   const profileIssues = (resource: Resource, urls: string[], base: Issue[]): Issue[] => {
     const issues: Issue[] = [];
@@ -51,10 +70,7 @@ export function createValidator(defs: FhirDefinitions, profiles: ProfileRegistry
     }
     const seen = new Set(base.map(issueKey));
     for (const sd of mostSpecific(known, profiles)) {
-      const raw = medplumIssues(() => schemas.validate(resource, sd));
-      const found = toHelixIssues(resource, raw, sd.url);
-      found.push(...withProfile(safeList(() => profileBindingIssues(resource, schemas.schema(sd), codeSets)), sd.url));
-      for (const issue of found) {
+      for (const issue of oneProfile(resource, sd)) {
         // A profile's snapshot repeats the base rules; report each finding once.
         const key = issueKey({ ...issue, diagnostics: issue.diagnostics.replace(/ \(profile [^)]*\)$/, '') });
         if (seen.has(key)) continue;
