@@ -16,6 +16,8 @@ export interface StorageAlias {
   bases: string[];
   /** For `narrowed`: the reference target type the rows must have. */
   targetType?: string;
+  /** Every row would be dropped (narrowed, or a superset whose bases cover all its branches): skip extracting it. */
+  covered: boolean;
 }
 
 const cache = new WeakMap<FhirDefinitions, Map<string, { source: readonly SearchParameter[]; aliases: Map<string, StorageAlias> }>>();
@@ -58,12 +60,15 @@ function computeAliases(defs: FhirDefinitions, resourceType: string, params: rea
       if (q.code === p.code || q.type !== p.type || q.paths.some((b) => b.resolveIs)) continue;
       const only = p.paths[0];
       if (p.paths.length === 1 && q.paths.length === 1 && only?.resolveIs && only.text === q.paths[0]?.text) {
-        aliases.set(p.code, { kind: 'narrowed', bases: [q.code], targetType: only.resolveIs });
+        aliases.set(p.code, { kind: 'narrowed', bases: [q.code], targetType: only.resolveIs, covered: true });
         break;
       }
       if (!p.paths.some((b) => b.resolveIs) && p.paths.length > q.paths.length && q.paths.every((b) => mine.has(b.text))) bases.push(q.code);
     }
-    if (!aliases.has(p.code) && bases.length) aliases.set(p.code, { kind: 'superset', bases });
+    if (!aliases.has(p.code) && bases.length) {
+      const basePaths = new Set(compiled.filter((q) => bases.includes(q.code)).flatMap((q) => q.paths.map((b) => b.text)));
+      aliases.set(p.code, { kind: 'superset', bases, covered: p.paths.every((b) => basePaths.has(b.text)) });
+    }
   }
   // A base must itself be stored in full: never alias onto an alias.
   for (const [code, alias] of aliases) if (alias.bases.some((b) => aliases.has(b))) aliases.delete(code);

@@ -87,7 +87,17 @@ export function createIndexExtractor(defs: FhirDefinitions, options: IndexExtrac
     let entry = compiled.get(resourceType);
     // definitions hands out a new list after addSearchParameter, which invalidates ours.
     if (!entry || entry.source !== source) {
-      entry = { source, params: compileParams(defs, resourceType, source), composites: compileComposites(defs, resourceType) };
+      // Parameters whose every row a storage alias would drop are not extracted at all — unless
+      // they place the resource in a Patient compartment (Encounter's is `patient`).
+      const compartmentCodes = new Set(defs.patientCompartmentParams(resourceType));
+      const covered = options.keepAliasedRows
+        ? new Set<string>()
+        : new Set([...storageAliases(defs, resourceType)].filter(([code, a]) => a.covered && !compartmentCodes.has(code)).map(([code]) => code));
+      entry = {
+        source,
+        params: compileParams(defs, resourceType, source).filter((p) => !covered.has(p.code)),
+        composites: compileComposites(defs, resourceType).filter((c) => !covered.has(c.code)),
+      };
       compiled.set(resourceType, entry);
     }
     return entry;

@@ -441,4 +441,11 @@ describe('storage aliases', () => {
     // Compartment membership is computed before anything is dropped.
     assert.deepEqual(stored.compartment, [{ compType: 'Patient', compId: 'p1' }]);
   });
+
+  it('keeps compartment membership that comes from an aliased parameter (Encounter.patient)', () => {
+    const storing = createIndexExtractor(defs, { baseUrl: BASE });
+    const rows = storing.extract({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/e1' } } as unknown as Resource);
+    assert.deepEqual(rows.compartment, [{ compType: 'Patient', compId: 'e1' }]);
+    assert.deepEqual(rows.reference.map((r) => r.param), ['subject']);
+  });
 });
