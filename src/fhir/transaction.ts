@@ -29,7 +29,7 @@ export async function transactionOrBatch(ctx: FhirContext, s: Session, req: Fhir
     const session = transactionSession(tx);
     const plan = await planTransaction(ctx, tx, entries);
     const results: FhirResponse[] = new Array(entries.length);
-    const order = plan.map((p, i) => i).sort((a, b) => (ORDER[plan[a]!.method] ?? 9) - (ORDER[plan[b]!.method] ?? 9) || a - b);
+    const order = plan.map((_, i) => i).sort((a, b) => (ORDER[plan[a]!.method] ?? 9) - (ORDER[plan[b]!.method] ?? 9) || a - b);
     // Plain creates are prepared one by one and committed in chunks, one statement per chunk.
     let creates: number[] = [];
     const flush = async (): Promise<void> => {

@@ -146,7 +146,7 @@ const MAX_CHAIN_DEPTH = 4;
 /** Parses one `name=value` into a Filter, or returns why it cannot be searched. */
 function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, value: string, depth: number): Filter | string {
   if (depth > MAX_CHAIN_DEPTH) return `chains and _has nest at most ${MAX_CHAIN_DEPTH} deep`;
-  if (name.startsWith('_has:')) return parseHas(defs, resourceType, name, value, depth);
+  if (name.startsWith('_has:')) return parseHas(defs, name, value, depth);
   const dot = name.indexOf('.');
   const head = dot < 0 ? name : name.slice(0, dot);
   const [code = '', modifier] = head.split(':', 2);
@@ -160,7 +160,7 @@ function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, 
   if (!param || UNINDEXED.has(code) || (param.type === 'composite' && !compositeType) || param.type === 'special') {
     return param ? `search parameter ${code} is not supported yet` : `unknown search parameter ${code} for ${resourceType}`;
   }
-  if (dot >= 0) return parseChain(defs, resourceType, param, code, modifier, name.slice(dot + 1), value, depth);
+  if (dot >= 0) return parseChain(defs, param, code, modifier, name.slice(dot + 1), value, depth);
   if (modifier && !SUPPORTED_MODIFIERS[param.type as string]?.has(modifier) && !(param.type === 'reference' && defs.resourceTypes.has(modifier))) {
     return `modifier :${modifier} is not supported for ${param.type} parameter ${code}`;
   }
@@ -169,7 +169,7 @@ function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, 
 }
 
 function parseChain(
-  defs: FhirDefinitions, resourceType: string, param: SearchParameter, code: string, modifier: string | undefined,
+  defs: FhirDefinitions, param: SearchParameter, code: string, modifier: string | undefined,
   rest: string, value: string, depth: number,
 ): Filter | string {
   if (param.type !== 'reference') return `${code} is not a reference parameter, so it cannot be chained`;
@@ -186,7 +186,7 @@ function parseChain(
   return { code, param, type: 'reference', values: [], chain };
 }
 
-function parseHas(defs: FhirDefinitions, resourceType: string, name: string, value: string, depth: number): Filter | string {
+function parseHas(defs: FhirDefinitions, name: string, value: string, depth: number): Filter | string {
   const [, type = '', refCode = '', ...rest] = name.split(':');
   if (!defs.resourceTypes.has(type)) return `_has names unknown resource type ${type}`;
   const ref = defs.searchParameter(type, refCode);
