@@ -2,18 +2,13 @@
 // refer to it, with `:iterate` following the newly included ones again. Bounded: at most `cap`
 // resources are included, and the caller reports when the cap cut the set short.
 import type { Queryable } from '../db/database.js';
-import type { StoredResource } from '../storage/resource-store.js';
+import { resourceColumns, toStored, type ResourceRow, type StoredResource } from '../storage/resource-store.js';
 import type { IncludeSpec } from './parse.js';
 import { scopeSql, type Binder } from './sql.js';
 
 const MAX_ITERATIONS = 4;
-const COLUMNS = `r.rid::text AS rid, r.res_type, r.id, r.version, r.content, (extract(epoch from r.last_updated) * 1000)::float8 AS lu_ms`;
-
-interface Row { rid: string; res_type: string; id: string; version: number; content: string; lu_ms: number }
-
-const toStored = (r: Row): StoredResource => ({
-  rid: r.rid, resourceType: r.res_type, id: r.id, versionId: r.version, lastUpdated: new Date(r.lu_ms).toISOString(), deleted: false, content: r.content,
-});
+const COLUMNS = resourceColumns('r');
+type Row = ResourceRow;
 
 function sourceScope(spec: IncludeSpec, b: Binder): string {
   return spec.param === '*' ? `x.res_type = ${b.bind(spec.source)}` : scopeSql(b, spec.source, spec.param);

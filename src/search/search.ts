@@ -4,7 +4,7 @@
 import type { Queryable } from '../db/database.js';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirContext } from '../fhir/types.js';
-import type { StoredResource } from '../storage/resource-store.js';
+import { resourceColumns, toStored, type ResourceRow, type StoredResource } from '../storage/resource-store.js';
 import { parseSearch, type SearchRequest } from './parse.js';
 import { storageAliases } from './aliases.js';
 import { afterCursor, orderBy, sortColumns } from './sort.js';
@@ -18,7 +18,7 @@ export interface SearchPage {
   total?: number;
 }
 
-interface Row { rid: string; res_type: string; id: string; version: number; content: string; lu_ms: number; [sortKey: `s${number}`]: string | null }
+type Row = ResourceRow & { [sortKey: `s${number}`]: string | null };
 
 function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder): string {
   const types = req.resourceTypes ?? req.resourceType;
@@ -44,16 +44,12 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
   const order = sortColumns(req.sort, b, req.resourceTypes ?? req.resourceType);
   if (req.cursor) where.push(afterCursor(order, decodeCursor(req.cursor, order.length), b));
   const limit = b.bind(req.count + 1);
-  const sql = `SELECT r.rid::text AS rid, r.res_type, r.id, r.version, r.content,
-      (extract(epoch from r.last_updated) * 1000)::float8 AS lu_ms, ${order.map((c, i) => `${c.expr}::text AS s${i}`).join(', ')}
+  const sql = `SELECT ${resourceColumns('r')}, ${order.map((c, i) => `${c.expr}::text AS s${i}`).join(', ')}
     FROM resources r WHERE ${where.join(' AND ')}
     ORDER BY ${orderBy(order)} LIMIT ${limit}`;
   const rows = req.count === 0 ? [] : await q.query<Row>(sql, b.params);
   const page = rows.slice(0, req.count);
-  const matches = page.map((r) => ({
-    rid: r.rid, resourceType: r.res_type, id: r.id, versionId: r.version,
-    lastUpdated: new Date(r.lu_ms).toISOString(), deleted: false, content: r.content,
-  }));
+  const matches = page.map(toStored);
   const result: SearchPage = { matches };
   const last = page[page.length - 1];
   if (rows.length > req.count && last) result.next = encodeCursor(order.map((_, i) => last[`s${i}`] ?? null));

@@ -136,6 +136,12 @@ export function indexDeleteCtes(source: string): string {
   return TABLES.map((t, i) => `, d${i} AS (DELETE FROM ${t.table} WHERE rid IN (SELECT rid FROM ${source}))`).join('\n');
 }
 
+const ROW_LISTS: Record<string, keyof IndexRows> = {
+  idx_string: 'string', idx_token: 'token', idx_date: 'date', idx_number: 'number', idx_quantity: 'quantity',
+  idx_uri: 'uri', idx_reference: 'reference', idx_composite: 'composite', idx_compartment: 'compartment',
+};
+const rowCount = (t: IndexTable, rows: IndexRows): number => rows[ROW_LISTS[t.table] as keyof IndexRows].length;
+
 /** Bit mask of every index table. */
 export const ALL_TABLES = (1 << TABLES.length) - 1;
 
@@ -147,7 +153,8 @@ export function indexMask(rows: IndexRows | null): number {
   if (!rows) return 0;
   let mask = 0;
   TABLES.forEach((t, i) => {
-    if ((t.values(rows)[0]?.length ?? 0) > 0) mask |= 1 << i;
+    // The first column is always `param`, one entry per row: count rows without building arrays.
+    if (rowCount(t, rows) > 0) mask |= 1 << i;
   });
   return mask;
 }

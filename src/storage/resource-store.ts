@@ -30,10 +30,16 @@ export interface VersionWrite {
   index: IndexRows | null;
 }
 
-const COLUMNS = `rid::text AS rid, res_type, id, version, deleted, content,
-  (extract(epoch from last_updated) * 1000)::float8 AS lu_ms`;
+/** The columns of a resource row as `toStored` reads them, for a `resources` row aliased `alias`. */
+export const resourceColumns = (alias = ''): string => {
+  const a = alias ? `${alias}.` : '';
+  return `${a}rid::text AS rid, ${a}res_type, ${a}id, ${a}version, ${a}deleted, ${a}content,
+  (extract(epoch from ${a}last_updated) * 1000)::float8 AS lu_ms`;
+};
+const COLUMNS = resourceColumns();
 
-interface Row {
+/** A resource row selected with `resourceColumns`. */
+export interface ResourceRow {
   rid: string;
   res_type: string;
   id: string;
@@ -43,7 +49,10 @@ interface Row {
   lu_ms: number;
 }
 
-const toStored = (r: Row): StoredResource => ({
+type Row = ResourceRow;
+
+/** Maps a row selected with `resourceColumns` to a StoredResource. */
+export const toStored = (r: ResourceRow): StoredResource => ({
   rid: r.rid,
   resourceType: r.res_type,
   id: r.id,
