@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { loadDefinitions } from './fhir/definitions.js';
-import type { FhirContext } from './fhir/types.js';
+import { poolSession, type FhirContext } from './fhir/types.js';
 import { buildHttpServer } from './http/server.js';
 import { createIndexExtractor } from './search/extract.js';
 import { loadProfiles } from './validation/profiles.js';
@@ -33,6 +33,7 @@ export async function createHelix(config: Config): Promise<Helix> {
     defs,
     extractor: createIndexExtractor(defs, { baseUrl: config.baseUrl }),
     validator: createValidator(defs, profiles),
+    pool: poolSession(db),
     now: () => new Date(),
   };
   const http = await buildHttpServer(ctx);

@@ -2,7 +2,7 @@
 // (`--direct`), which skips HTTP and JSON round trips but runs exactly the same interactions.
 import { asFhirError, operationOutcome } from '../fhir/errors.js';
 import { route } from '../fhir/router.js';
-import { poolSession, type FhirContext } from '../fhir/types.js';
+import { type FhirContext } from '../fhir/types.js';
 
 /** The HTTP status and body of one Bundle's processing. */
 export interface Reply {
@@ -45,7 +45,7 @@ export function directTarget(ctx: FhirContext): Target {
   return async (bundle) => {
     try {
       const body = typeof bundle === 'string' ? (JSON.parse(bundle) as unknown) : bundle;
-      const res = await route(ctx, poolSession(ctx.db), {
+      const res = await route(ctx, ctx.pool, {
         method: 'POST', path: '', query: new URLSearchParams(), headers: {}, body, contentType: 'application/fhir+json',
       });
       return { status: res.status, text: res.text ?? JSON.stringify(res.resource ?? {}) };

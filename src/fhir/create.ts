@@ -19,7 +19,10 @@ export interface PreparedCreate {
 export async function create(ctx: FhirContext, s: Session, req: FhirRequest, resourceType: string): Promise<FhirResponse> {
   const prepared = prepareCreate(ctx, req, resourceType);
   const condition = req.headers.ifNoneExist;
-  if (!condition) return commitCreate(ctx, s.q, req, prepared);
+  if (!condition) {
+    await s.insertNew(prepared.write);
+    return createdResponse(ctx, req, prepared);
+  }
 
   const params = parseCondition(condition);
   return s.atomically(async (q) => {

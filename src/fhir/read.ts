@@ -1,13 +1,12 @@
 // read — http.html#read: GET [type]/[id]. 410 for a deleted resource; 304 when the client's
 // If-None-Match or If-Modified-Since shows it already has the current version.
-import { readCurrent } from '../storage/resource-store.js';
 import { gone, notFound } from './errors.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
 import { versionHeaders } from './write.js';
 
 /** Reads the current version of a resource. */
 export async function read(ctx: FhirContext, s: Session, req: FhirRequest, resourceType: string, id: string): Promise<FhirResponse> {
-  const stored = await readCurrent(s.q, resourceType, id);
+  const stored = await s.readCurrent(resourceType, id);
   if (!stored) throw notFound(`${resourceType}/${id} is not known`);
   if (stored.deleted || stored.content === null) {
     const err = gone(`${resourceType}/${id} was deleted`);

@@ -6,7 +6,10 @@ import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { IndexExtractor } from '../search/extract.js';
 import type { Validator } from '../validation/validator.js';
+import { coalesce } from '../storage/coalesce.js';
+import { insertResource, insertResources, readCurrent, readCurrentMany, type StoredResource, type VersionWrite } from '../storage/resource-store.js';
 import type { FhirDefinitions } from './definitions.js';
+import { internalError } from './errors.js';
 
 export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -49,6 +52,8 @@ export interface FhirContext {
   defs: FhirDefinitions;
   extractor: IndexExtractor;
   validator: Validator;
+  /** The session of requests outside a Bundle transaction (one per server: it owns the coalescers). */
+  pool: Session;
   /** Clock, injectable for tests. */
   now(): Date;
 }
@@ -58,14 +63,41 @@ export interface Session {
   q: Queryable;
   /** Runs `fn` inside a transaction, reusing the enclosing one when there is one. */
   atomically<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** The current version of a resource (possibly deleted), or undefined if it never existed. */
+  readCurrent(resourceType: string, id: string): Promise<StoredResource | undefined>;
+  /** Inserts version 1 of a resource whose id the server generated. */
+  insertNew(write: VersionWrite): Promise<void>;
 }
 
-/** A session over the whole database: every `atomically` opens its own transaction. */
+/**
+ * A session over the whole database: every `atomically` opens its own transaction, and concurrent
+ * reads and creates are coalesced into shared statements (storage/coalesce.ts). One per server.
+ */
 export function poolSession(db: Database): Session {
-  return { q: db, atomically: (fn) => db.transaction(fn) };
+  // PGlite runs one statement at a time, so more than one in flight would only queue in the driver.
+  // On PostgreSQL a few in flight keep both cores busy; more would only shrink the batches.
+  const pglite = db.driver === 'pglite';
+  const read = coalesce((keys: { resourceType: string; id: string }[]) => readCurrentMany(db, keys), { maxBatch: 64, maxInFlight: pglite ? 1 : 4 });
+  const insert = coalesce(async (writes: VersionWrite[]) => {
+    await insertResources(db, writes);
+    return writes.map(() => undefined);
+  }, { maxBatch: 64, maxInFlight: pglite ? 1 : 2 });
+  return {
+    q: db,
+    atomically: (fn) => db.transaction(fn),
+    readCurrent: (resourceType, id) => read({ resourceType, id }),
+    insertNew: insert,
+  };
 }
 
 /** A session inside an open transaction: everything joins it. */
 export function transactionSession(tx: Queryable): Session {
-  return { q: tx, atomically: (fn) => fn(tx) };
+  return {
+    q: tx,
+    atomically: (fn) => fn(tx),
+    readCurrent: (resourceType, id) => readCurrent(tx, resourceType, id),
+    insertNew: async (write) => {
+      if (!(await insertResource(tx, write))) throw internalError('Generated id collided');
+    },
+  };
 }

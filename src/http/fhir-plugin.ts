@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asFhirError, badRequest, badStructure, FhirError, notAcceptable, operationOutcome, tooLarge, unsupportedMediaType } from '../fhir/errors.js';
 import { route } from '../fhir/router.js';
 import { fhirJsonToXml, fhirXmlToJson } from '../fhir/xml.js';
-import { poolSession, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse } from '../fhir/types.js';
+import { type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse } from '../fhir/types.js';
 import { checkJsonDepth } from './json-depth.js';
 import type { HttpMetrics } from './metrics.js';
 
@@ -82,7 +82,7 @@ export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext;
       body: req.body,
       contentType: header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase(),
     };
-    await sendResponse(reply, req, await route(ctx, poolSession(ctx.db), fhirReq));
+    await sendResponse(reply, req, await route(ctx, ctx.pool, fhirReq));
   };
   app.addHook('onResponse', async (req, reply) => {
     const path = (req.url.split('?')[0] ?? '').slice(mountPath.length).replace(/^\/+/, '');

@@ -71,6 +71,26 @@ export async function readCurrent(q: Queryable, resourceType: string, id: string
   return rows[0] && toStored(rows[0]);
 }
 
+const readCurrentManySql = `SELECT ${resourceColumns('r')}, k.ord::int AS ord
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(res_type, id, ord)
+  JOIN resources r ON r.res_type = k.res_type AND r.id = k.id`;
+
+/** The current versions of several resources by type and id, in the order given (undefined where unknown). */
+export async function readCurrentMany(
+  q: Queryable,
+  keys: readonly { resourceType: string; id: string }[],
+): Promise<(StoredResource | undefined)[]> {
+  if (keys.length === 1) return [await readCurrent(q, keys[0]!.resourceType, keys[0]!.id)];
+  const rows = await q.query<Row & { ord: number }>(
+    readCurrentManySql,
+    [keys.map((k) => k.resourceType), keys.map((k) => k.id)],
+    PREPARED,
+  );
+  const out: (StoredResource | undefined)[] = new Array(keys.length).fill(undefined);
+  for (const row of rows) out[row.ord - 1] = toStored(row);
+  return out;
+}
+
 /** Current versions of several resources by internal key, in the order given. */
 export async function readByRids(q: Queryable, rids: readonly string[]): Promise<StoredResource[]> {
   if (!rids.length) return [];

@@ -7,7 +7,8 @@ import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
 import type { TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadDefinitions } from '../../src/fhir/definitions.js';
-import { compileExpression, createIndexExtractor, evaluateFast } from '../../src/search/extract.js';
+import { compileExpression, createIndexExtractor } from '../../src/search/extract.js';
+import { evaluateFast } from '../../src/search/fast-path.js';
 import type { IndexRows } from '../../src/search/index-rows.js';
 
 const BASE = 'https://helix.example/fhir';
@@ -328,6 +329,17 @@ describe('createIndexExtractor', () => {
       { resourceType: 'Observation', valueQuantity: { value: 'abc', code: [] }, effectivePeriod: { start: 'x' } },
     ];
     for (const resource of odd) assert.doesNotThrow(() => extractor.extract(resource as unknown as Resource));
+  });
+
+  it('pairs composite components by type: a valueString is not a concept, a valueDateTime not a string', () => {
+    const rows = (value: Record<string, unknown>): string[] => sorted(extractor.extract({
+      resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8665-2' }] }, ...value,
+    } as unknown as Resource).composite.map((c) => `${c.param}:${c.vCode ?? c.vNorm ?? c.vLow}`));
+    assert.deepEqual(rows({ valueString: 'Tender' }), ['code-value-string:tender']);
+    assert.deepEqual(rows({ valueDateTime: '2016-12-30' }), ['code-value-date:2016-12-30T00:00:00.000Z']);
+    assert.deepEqual(rows({ valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '373066001' }] } }), [
+      'code-value-concept:373066001', 'combo-code-value-concept:373066001',
+    ]);
   });
 
   it('picks up a SearchParameter added after first use', () => {
