@@ -7,7 +7,9 @@ import { openDatabase } from './db/open.js';
 import { loadDefinitions } from './fhir/definitions.js';
 import { poolSession, type FhirContext } from './fhir/types.js';
 import { buildHttpServer } from './http/server.js';
+import { startSearchParameterSync } from './search/custom-params.js';
 import { createIndexExtractor } from './search/extract.js';
+import { startReindexRunner } from './search/reindex.js';
 import { loadProfiles } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
@@ -22,6 +24,9 @@ export interface Helix {
 /** The profiles/ folder shipped with Helix. */
 export const defaultProfilesDir = fileURLToPath(new URL('../profiles/', import.meta.url));
 
+// How often each instance re-reads the stored SearchParameters (a single indexed query when idle).
+const SEARCH_PARAMETER_POLL_MS = 1_000;
+
 /** Creates a Helix instance from configuration (the HTTP server is built but not listening). */
 export async function createHelix(config: Config): Promise<Helix> {
   const defs = loadDefinitions();
@@ -34,14 +39,28 @@ export async function createHelix(config: Config): Promise<Helix> {
     extractor: createIndexExtractor(defs, { baseUrl: config.baseUrl }),
     validator: createValidator(defs, profiles),
     pool: poolSession(db),
+    reindex: { nudge: () => reindex.nudge() },
     now: () => new Date(),
   };
   const http = await buildHttpServer(ctx);
+  const onError = (err: unknown): void => http.log.error({ err }, 'background search-index work failed');
+  const sync = startSearchParameterSync(db, defs, { intervalMs: SEARCH_PARAMETER_POLL_MS, onQueued: () => reindex.nudge(), onError });
+  const reindex = startReindexRunner(db, ctx.extractor, {
+    batchSize: 500,
+    pollMs: 2_000,
+    sweepDelayMs: 3 * SEARCH_PARAMETER_POLL_MS,
+    staleSeconds: 30,
+    onCompleted: (job) => job.searchParameter && sync.completed(job.searchParameter),
+    onError,
+  });
+  await sync.refresh();
   return {
     ctx,
     http,
     async close() {
       await http.close();
+      sync.stop();
+      await reindex.stop();
       await db.close();
     },
   };

@@ -23,8 +23,17 @@ export interface FhirDefinitions {
   structureDefinition(url: string): StructureDefinition | undefined;
   /** Registers a profile (from profiles/ or a created StructureDefinition). */
   addProfile(sd: StructureDefinition): void;
-  /** Registers a custom SearchParameter. */
-  addSearchParameter(sp: SearchParameter): void;
+  /**
+   * Registers a custom SearchParameter (replacing one with the same url). A pending one is indexed
+   * on write but not yet searchable: existing resources are still being reindexed.
+   */
+  addSearchParameter(sp: SearchParameter, options?: { pending?: boolean }): void;
+  /** Makes a pending custom SearchParameter searchable. */
+  markSearchParameterReady(url: string): void;
+  /** Unregisters a custom SearchParameter. */
+  removeSearchParameter(url: string): void;
+  /** True while a custom parameter's existing resources are being reindexed. */
+  isPending(sp: SearchParameter): boolean;
 }
 
 let coreIndexed = false;
@@ -74,6 +83,19 @@ export function loadDefinitions(): FhirDefinitions {
   for (const r of compartment) if (r.param?.length) patientParams.set(r.code, r.param);
 
   const merged = new Map<string, SearchParameter[]>();
+  const custom = new Map<string, SearchParameter>();
+  const pending = new Set<string>();
+  const remove = (url: string): void => {
+    const old = custom.get(url);
+    if (!old) return;
+    custom.delete(url);
+    pending.delete(url);
+    for (const base of (old.base ?? []) as string[]) {
+      const params = byType.get(base);
+      if (params?.get(old.code as string) === old) params.delete(old.code as string);
+    }
+    merged.clear();
+  };
   return {
     resourceTypes,
     searchParameters(resourceType) {
@@ -90,10 +112,19 @@ export function loadDefinitions(): FhirDefinitions {
     addProfile(sd) {
       if (sd.url) structureDefinitions.set(sd.url, sd);
     },
-    addSearchParameter(sp) {
+    addSearchParameter(sp, options) {
+      if (sp.url) {
+        remove(sp.url);
+        custom.set(sp.url, sp);
+        if (options?.pending) pending.add(sp.url);
+      }
       add(sp);
       merged.clear();
       indexSearchParameterBundle({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: sp }] });
     },
+    markSearchParameterReady: (url) => void pending.delete(url),
+    removeSearchParameter: remove,
+    isPending: (sp) => !!sp.url && pending.has(sp.url) && custom.get(sp.url) === sp,
+
   };
 }

@@ -54,6 +54,8 @@ export interface FhirContext {
   validator: Validator;
   /** The session of requests outside a Bundle transaction (one per server: it owns the coalescers). */
   pool: Session;
+  /** The reindex job runner of this instance (src/search/reindex.ts). */
+  reindex: { nudge(): void };
   /** Clock, injectable for tests. */
   now(): Date;
 }

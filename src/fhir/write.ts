@@ -1,6 +1,7 @@
 // The write path shared by create, update, patch and delete (http.html#create, #update): check the
 // body, validate it, stamp meta, extract index rows, and shape the response per `Prefer`.
 import type { Resource } from '@medplum/fhirtypes';
+import { searchParameterIssues } from '../search/custom-params.js';
 import type { IndexRows } from '../search/index-rows.js';
 import type { StoredResource } from '../storage/resource-store.js';
 import { badRequest, FhirError, informational, operationOutcome, type Issue } from './errors.js';
@@ -29,7 +30,10 @@ export function requireResource(ctx: FhirContext, body: unknown, expectedType: s
 /** Validates for create/update; throws 422 on errors, returns warnings and information. */
 export function validateForWrite(ctx: FhirContext, req: FhirRequest, resource: Resource, mode: 'create' | 'update'): Issue[] {
   const strict = parsePrefer(req.headers.prefer).handling === 'strict';
-  const issues = ctx.validator.validate(resource, { mode });
+  let issues = ctx.validator.validate(resource, { mode });
+  if (resource.resourceType === 'SearchParameter') {
+    issues = [...issues, ...searchParameterIssues(ctx.defs, resource, mode === 'update' ? resource.id : undefined)];
+  }
   const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal' || (strict && i.severity === 'warning'));
   if (errors.length) throw new FhirError(422, errors);
   return issues;

@@ -3,6 +3,7 @@
 import { methodNotAllowed, notFound } from '../fhir/errors.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { everythingOperation } from './everything.js';
+import { reindexOperation } from './reindex.js';
 import { validateOperation } from './validate.js';
 
 /** Where an operation was invoked. */
@@ -18,13 +19,15 @@ export interface OperationDefinitionEntry {
   instance: boolean;
   /** Whether GET is allowed (operations without side effects). */
   affectsState: boolean;
+  /** GET reports status even though POST affects state (e.g. a job's progress). */
+  statusByGet?: boolean;
   /** Resource types it applies to at type/instance level; all when absent. */
   resourceTypes?: readonly string[];
   invoke(ctx: FhirContext, s: Session, req: FhirRequest, target: OperationTarget): Promise<FhirResponse>;
 }
 
 /** Every operation Helix implements. */
-export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation];
+export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation];
 
 /** Invokes `$name` on the target. */
 export async function invokeOperation(
@@ -34,7 +37,7 @@ export async function invokeOperation(
   const level = target.id ? 'instance' : target.resourceType ? 'type' : 'system';
   const typeOk = !op?.resourceTypes || (target.resourceType !== undefined && op.resourceTypes.includes(target.resourceType));
   if (!op || !op[level] || !typeOk) throw notFound(`Operation $${name.slice(0, 60)} is not supported at ${level} level`);
-  if (req.method !== 'POST' && !(req.method === 'GET' && !op.affectsState)) {
+  if (req.method !== 'POST' && !(req.method === 'GET' && (!op.affectsState || op.statusByGet))) {
     throw methodNotAllowed(`$${name} must be invoked with POST${op.affectsState ? '' : ' or GET'}`);
   }
   return op.invoke(ctx, s, req, target);

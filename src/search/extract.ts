@@ -45,7 +45,7 @@ export interface IndexExtractorOptions {
 
 // Stored on the resource row itself, or not an index at all.
 const SKIPPED_CODES = new Set(['_id', '_lastUpdated', '_text', '_content', '_query', '_list']);
-const INDEXED_TYPES = new Set(['string', 'token', 'reference', 'date', 'number', 'quantity', 'uri']);
+export const INDEXED_TYPES: ReadonlySet<string> = new Set(['string', 'token', 'reference', 'date', 'number', 'quantity', 'uri']);
 const BASE_ROOT_RE = /^(\(*)(?:Resource|DomainResource)\./;
 const ROOT_RE = /^\(*([A-Za-z]+)/;
 // Path steps that yield nothing from nothing, so a path through them is empty when its first element is.

@@ -156,6 +156,7 @@ function parseFilter(defs: FhirDefinitions, resourceType: string, name: string, 
     return { code, param, type: 'special', values: splitOr(value) };
   }
   const param = defs.searchParameter(resourceType, code);
+  if (param && defs.isPending(param)) return `search parameter ${code} is still being indexed (GET [base]/$reindex shows progress)`;
   const compositeType = param?.type === 'composite' ? compositeValueType(defs.searchParameters(resourceType), param) : undefined;
   if (!param || UNINDEXED.has(code) || (param.type === 'composite' && !compositeType) || param.type === 'special') {
     return param ? `search parameter ${code} is not supported yet` : `unknown search parameter ${code} for ${resourceType}`;
@@ -208,7 +209,8 @@ function applyControl(defs: FhirDefinitions, req: SearchRequest, name: string, v
       req.sort = [];
       for (const key of value.split(',').filter(Boolean)) {
         const code = key.replace(/^-/, '');
-        const type = code === '_id' || code === '_lastUpdated' ? undefined : (defs.searchParameter(req.resourceType, code)?.type as string | undefined);
+        const sp = code === '_id' || code === '_lastUpdated' ? undefined : defs.searchParameter(req.resourceType, code);
+        const type = sp && !defs.isPending(sp) ? (sp.type as string) : undefined;
         if (code !== '_id' && code !== '_lastUpdated' && !(type && sortable(type))) {
           req.unknown.push({ name: `_sort=${key}`, reason: `${code} is not a sortable search parameter of ${req.resourceType}` });
         } else req.sort.push({ code, descending: key.startsWith('-'), type });

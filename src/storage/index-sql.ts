@@ -166,3 +166,25 @@ export function indexParams(rows: IndexRows | null, mask = ALL_TABLES): unknown[
     return rows ? t.values(rows) : t.columns.map(() => []);
   });
 }
+
+/**
+ * CTEs that rewrite the index rows of existing resources: delete their rows (only those of the
+ * parameter codes in `$3` when `byCode`, and then never compartment rows) and insert new ones.
+ * `$1` is the rids and `$2` their types, in batch order; the arrays of `bulkIndexParams` start at `$4`.
+ */
+export function rewriteIndexCtes(byCode: boolean): string {
+  let p = 4;
+  return TABLES.map((t, i) => {
+    const names = t.columns.map((c) => c.name);
+    const arrays = [`$${p++}::int[]`, ...t.columns.map((c) => `$${p++}::${c.type}[]`)];
+    const target = t.typed ? `(rid, res_type, ${names.join(', ')})` : `(rid, ${names.join(', ')})`;
+    const cols = names.map((n) => `x.${n}`).join(', ');
+    const select = t.typed ? `u.rid, u.res_type, ${cols}` : `u.rid, ${cols}`;
+    const del = !byCode
+      ? `, d${i} AS (DELETE FROM ${t.table} WHERE rid = ANY($1::bigint[]))`
+      : t.typed ? `, d${i} AS (DELETE FROM ${t.table} WHERE rid = ANY($1::bigint[]) AND param = ANY($3::text[]))` : '';
+    return `${del}
+      , i${i} AS (INSERT INTO ${t.table} ${target} SELECT ${select}
+      FROM unnest(${arrays.join(', ')}) AS x(ord, ${names.join(', ')}) JOIN u ON u.ord = x.ord)`;
+  }).join('\n');
+}
