@@ -25,7 +25,7 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
     referencePolicy: ['literal', 'local'],
     searchParam: ctx.defs
       .searchParameters(type)
-      .filter((p) => !UNINDEXED.has(p.code as string) && p.type !== 'special' && p.code !== '_query'
+      .filter((p) => !UNINDEXED.has(p.code as string) && p.type !== 'special' && p.code !== '_query' && !ctx.defs.isPending(p)
         && (p.type !== 'composite' || compositeValueType(ctx.defs.searchParameters(type), p) !== undefined))
       .map((p) => ({
         name: p.code as string,
