@@ -4,6 +4,7 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirDefinitions } from '../fhir/definitions.js';
+import type { CodeSet } from './code-set.js';
 import { compositeValueType } from './composite.js';
 import { sortable, type SortKey } from './sort.js';
 
@@ -20,6 +21,8 @@ export interface Filter {
   compositeValueType?: string;
   /** `_has:Type:param:…`: a resource of Type whose `param` refers here must match. */
   has?: { resourceType: string; param: string; filter: Filter };
+  /** For :in, :not-in, :above and :below on a token: the codes meant, set by resolveTerminology. */
+  codes?: CodeSet;
 }
 
 
@@ -49,7 +52,7 @@ export interface SearchRequest {
 const RESULT_CONTROLS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_cursor', '_format', '_pretty']);
 export const SUPPORTED_MODIFIERS: Record<string, Set<string>> = {
   string: new Set(['exact', 'contains', 'missing']),
-  token: new Set(['not', 'missing', 'of-type', 'text']),
+  token: new Set(['not', 'missing', 'of-type', 'text', 'in', 'not-in', 'above', 'below']),
   reference: new Set(['missing', 'identifier']),
   date: new Set(['missing']),
   number: new Set(['missing']),

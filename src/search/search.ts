@@ -9,6 +9,7 @@ import { parseSearch, type SearchRequest } from './parse.js';
 import { storageAliases } from './aliases.js';
 import { afterCursor, orderBy, sortColumns } from './sort.js';
 import { Binder, filterSql, typeIs } from './sql.js';
+import { resolveTerminology } from './terminology.js';
 
 /** One page of search results. */
 export interface SearchPage {
@@ -39,6 +40,7 @@ export function binder(ctx: FhirContext): Binder {
 
 /** Runs one page of a search. */
 export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<SearchPage> {
+  await resolveTerminology(ctx, q, req);
   const b = binder(ctx);
   const where = [whereClause(ctx, req, b)];
   const order = sortColumns(req.sort, b, req.resourceTypes ?? req.resourceType);
@@ -53,9 +55,14 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
   const result: SearchPage = { matches };
   const last = page[page.length - 1];
   if (rows.length > req.count && last) result.next = encodeCursor(order.map((_, i) => last[`s${i}`] ?? null));
-  if (req.total === 'accurate' || req.total === 'estimate' || req.summary === 'count') {
+  // The first page holding every match is an exact count for free (not so for _count=0).
+  const complete = !req.cursor && req.count > 0 && rows.length <= req.count;
+  if (req.total === 'estimate' && !complete) {
+    // At least what this page has seen: the page, plus one if there is a next page.
+    result.total = Math.max(await estimateSearch(ctx, q, req), page.length + (result.next ? 1 : 0));
+  } else if (req.total === 'accurate' || (req.summary === 'count' && !complete)) {
     result.total = await countSearch(ctx, q, req);
-  } else if (!req.cursor && rows.length <= req.count) {
+  } else if (complete) {
     result.total = page.length;
   }
   return result;
@@ -63,9 +70,24 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
 
 /** Counts every match of a search. */
 export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
+  await resolveTerminology(ctx, q, req);
   const b = binder(ctx);
   const rows = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM resources r WHERE ${whereClause(ctx, req, b)}`, b.params);
   return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * The planner's estimate of a search's matches (`_total=estimate`): EXPLAIN reads no rows. It is
+ * the row estimate of the plain SELECT, as the count(*) aggregate's own estimate is always 1.
+ */
+export async function estimateSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
+  await resolveTerminology(ctx, q, req);
+  const b = binder(ctx);
+  const rows = await q.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resources r WHERE ${whereClause(ctx, req, b)}`, b.params);
+  const raw = rows[0]?.['QUERY PLAN'];
+  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan?: { 'Plan Rows'?: unknown } }[] | undefined;
+  const estimate = Number(plan?.[0]?.Plan?.['Plan Rows']);
+  return Number.isFinite(estimate) && estimate > 0 ? Math.round(estimate) : 0;
 }
 
 /** The first `limit` resources matching a condition (for conditional create/update/delete). */

@@ -1,8 +1,9 @@
 // Compiles parsed filters into SQL predicates over `resources r` (search.html#ptypes). Every value
 // a client sends becomes a bind parameter; only identifiers chosen by this file reach the text.
-import { badRequest } from '../fhir/errors.js';
+import { badRequest, internalError } from '../fhir/errors.js';
 import type { Filter } from './parse.js';
 import type { StorageAlias } from './aliases.js';
+import { needsTerminology } from './code-set.js';
 import { toCanonical, UCUM_SYSTEM } from './ucum.js';
 import { dateRange, decimalRange, formatInstant, normalizeString } from './values.js';
 
@@ -55,9 +56,10 @@ export function filterSql(f: Filter, resourceType: string | string[], b: Binder,
   if (f.modifier === 'missing') {
     return `${r}.rid ${f.values[0] === 'true' ? 'NOT IN' : 'IN'} (SELECT x.rid FROM ${table} x WHERE ${scope})`;
   }
-  const alternatives = f.values.map((v) => valueSql(f, v, b, baseUrl));
+  const alternatives = needsTerminology(f) ? [terminologySql(f, b)] : f.values.map((v) => valueSql(f, v, b, baseUrl));
   const matches = `SELECT x.rid FROM ${table} x WHERE ${scope} AND (${alternatives.join(' OR ')})`;
-  return `${r}.rid ${f.modifier === 'not' ? 'NOT IN' : 'IN'} (${matches})`;
+  // Like :not, :not-in also matches resources with no value for the parameter at all.
+  return `${r}.rid ${f.modifier === 'not' || f.modifier === 'not-in' ? 'NOT IN' : 'IN'} (${matches})`;
 }
 
 /**
@@ -86,6 +88,12 @@ export function scopeSql(b: Binder, resourceType: string | string[], code: strin
 /** `column = type`, or `column = ANY(types)` for a search over several types (system search). */
 export function typeIs(column: string, resourceType: string | string[], b: Binder): string {
   return Array.isArray(resourceType) ? `${column} = ANY(${b.bind(resourceType)}::text[])` : `${column} = ${b.bind(resourceType)}`;
+}
+
+/** :in, :not-in, :above and :below: membership of the code set resolved beforehand. */
+function terminologySql(f: Filter, b: Binder): string {
+  if (!f.codes) throw internalError(`${f.code}:${f.modifier} reached SQL without its value set resolved`);
+  return f.codes.sql(b);
 }
 
 function idSql(f: Filter, b: Binder, r: string): string {
