@@ -2,7 +2,7 @@
 // TEST_FILTER substring) and closes the shared server when all have run.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { after } from 'node:test';
+import { after, describe } from 'node:test';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { closeSharedServer } from './harness.js';
 
@@ -17,11 +17,15 @@ function walk(dir: string): string[] {
   });
 }
 
-after(async () => {
-  await closeSharedServer();
+// One suite around every file: the runner awaits its (async) body before running anything, so all
+// files are registered before the first test starts and `after` runs only when all have finished.
+// (Imported at top level instead, a slow import could finish after the root's `after` had run.)
+describe('helix', async () => {
+  after(async () => {
+    await closeSharedServer();
+  });
+  for (const file of walk(root)) {
+    if (filter && !relative(root, file).includes(filter)) continue;
+    await import(pathToFileURL(file).href);
+  }
 });
-
-for (const file of walk(root)) {
-  if (filter && !relative(root, file).includes(filter)) continue;
-  await import(pathToFileURL(file).href);
-}
