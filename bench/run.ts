@@ -4,6 +4,10 @@
 // Options: --seconds N (per load phase, 15), --warmup N (3), --bundles N (per Synthea mode, 20),
 // --synthea-seconds N (per Synthea mode, 40), --phases create,raw,read,update,synthea (all),
 // --profile (CPU profile of the server, summarised at the end), --keep-db.
+// Opt-in search phase (`--phases search`, see bench/search.ts): fills the database with Synthea copies
+// up to --search-resources N (1000000; skipped when it already holds N), then measures the search
+// types of the issue at concurrency 16 and writes their plans to bench/results/search-plans.txt. --db NAME runs on an existing
+// database (created if missing, never dropped), e.g. one a `--keep-db` run left behind.
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +19,8 @@ import { summariseProfile } from './profile.js';
 import { rawInsertPhase } from './raw.js';
 import { table, withVerdicts, type Row } from './report.js';
 import { createBenchDatabase, startBenchServer } from './server.js';
+import { searchPhase } from './search.js';
+import { loadSearchData } from './search-data.js';
 import { syntheaPhases } from './synthea.js';
 import { BENCH_PATIENTS, benchPatient, vitalSign } from './vitals.js';
 
@@ -32,6 +38,8 @@ const { values: opts } = parseArgs({
     phases: { type: 'string', default: 'create,raw,read,update,synthea' },
     profile: { type: 'boolean', default: false },
     'keep-db': { type: 'boolean', default: false },
+    'search-resources': { type: 'string', default: '1000000' },
+    db: { type: 'string' },
   },
 });
 const seconds = Number(opts.seconds);
@@ -39,14 +47,15 @@ const warmup = Number(opts.warmup);
 const phases = new Set(opts.phases.split(','));
 
 const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const db = await createBenchDatabase(adminUrl);
+const db = await createBenchDatabase(adminUrl, opts.db);
+const keepDb = opts['keep-db'] || opts.db !== undefined;
 const profileDir = opts.profile ? join(RESULTS, 'profiles', String(Date.now())) : undefined;
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 log(`database ${db.name} on ${db.postgresVersion}; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
 
 const server = await startBenchServer(db.url, profileDir).catch(async (err: unknown) => {
-  await db.drop();
+  if (!keepDb) await db.drop();
   throw err;
 });
 const client = benchClient(server.origin, CONCURRENCY);
@@ -57,7 +66,8 @@ async function cleanup(): Promise<void> {
   cleaned = true;
   client.close();
   await server.stop();
-  if (!opts['keep-db']) await db.drop();
+  if (keepDb) log(`database ${db.name} kept (reuse it with --db ${db.name})`);
+  else await db.drop();
 }
 process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
@@ -88,13 +98,17 @@ try {
     if (res.status !== 200) return `HTTP ${res.status} ${res.body.slice(0, 300)}`;
   };
 
-  log('warm-up');
-  await runLoad({ concurrency: CONCURRENCY, seconds: 60, maxOps: BENCH_PATIENTS }, async (i) => {
-    const res = await client.send('PUT', `${basePath}/Patient/bench-p${i}`, JSON.stringify(benchPatient(i)));
-    if (res.status >= 300) throw new Error(`Patient PUT: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-  });
-  await runLoad({ concurrency: CONCURRENCY, seconds: warmup }, create);
-  await runLoad({ concurrency: CONCURRENCY, seconds: Math.min(warmup, 2) }, read);
+  // The warm-up serves the Observation phases; a search-only run skips it.
+  const warm = ['create', 'raw', 'read', 'update'].some((p) => phases.has(p));
+  if (warm) {
+    log('warm-up');
+    await runLoad({ concurrency: CONCURRENCY, seconds: 60, maxOps: BENCH_PATIENTS }, async (i) => {
+      const res = await client.send('PUT', `${basePath}/Patient/bench-p${i}`, JSON.stringify(benchPatient(i)));
+      if (res.status >= 300) throw new Error(`Patient PUT: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+    });
+    await runLoad({ concurrency: CONCURRENCY, seconds: warmup }, create);
+    await runLoad({ concurrency: CONCURRENCY, seconds: Math.min(warmup, 2) }, read);
+  }
 
   let createRow: Row | undefined;
   if (phases.has('create')) {
@@ -138,6 +152,22 @@ try {
     for (const [name, r] of Object.entries(synthea)) log(`Synthea ${name}: ${r.resources} resources in ${r.count} bundles, ${r.seconds.toFixed(1)} s`);
   }
 
+  let search: Record<string, unknown> | undefined;
+  if (phases.has('search')) {
+    const target = Number(opts['search-resources']);
+    const loaded = await loadSearchData(db.url, SYNTHEA, target, log);
+    if (loaded.inserted) rows.push({ phase: 'search data load (storage, VACUUM)', count: loaded.inserted, unit: 'resources/s', rate: loaded.inserted / loaded.seconds });
+    log(`search: concurrency ${CONCURRENCY}, ${seconds} s per query type after ${warmup} s warm-up`);
+    mkdirSync(RESULTS, { recursive: true });
+    const plansFile = join(RESULTS, 'search-plans.txt');
+    const result = await searchPhase(client, basePath, { databaseUrl: db.url, serverPid: server.pid, concurrency: CONCURRENCY, seconds, warmup, plansFile, log });
+    rows.push(...result.rows);
+    const plans = result.plans.map((p) => ({
+      name: p.name, path: p.path, statements: p.statements.map((st) => ({ executionMs: st.executionMs, planningMs: st.planningMs, scans: st.scans })),
+    }));
+    search = { database: db.name, load: loaded, ...result.facts, plans };
+  }
+
   await cleanup();
   const environment = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model, node: process.version, postgres: db.postgresVersion, concurrency: CONCURRENCY };
   process.stdout.write(`\nHelix benchmark — ${environment.cpus} CPUs, Node ${environment.node}, ${environment.postgres}\n`);
@@ -145,7 +175,7 @@ try {
   process.stdout.write(`${table(rows)}\n`);
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, 'latest.json');
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), environment, options: opts, indexRowsPerInsert, rows: withVerdicts(rows) }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), environment, options: opts, indexRowsPerInsert, rows: withVerdicts(rows), search }, null, 2)}\n`);
   process.stdout.write(`\nResults written to ${file}\n`);
   if (profileDir) {
     // The largest profile is the server's main thread (tsx's loader thread writes a small one).

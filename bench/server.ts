@@ -15,15 +15,20 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates `helix_bench_<ts>` next to the database `adminUrl` points at. */
-export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
-  const name = `helix_bench_${Date.now()}`;
+/**
+ * Creates `helix_bench_<ts>` next to the database `adminUrl` points at — or, given `existing`, uses
+ * that database (created if missing), e.g. one a previous `--keep-db` run filled.
+ */
+export async function createBenchDatabase(adminUrl: string, existing?: string): Promise<BenchDatabase> {
+  if (existing !== undefined && !/^[a-z_][a-z0-9_]*$/.test(existing)) throw new Error(`not a plain database name: ${existing}`);
+  const name = existing ?? `helix_bench_${Date.now()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   let postgresVersion: string;
   try {
     postgresVersion = ((await admin.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '?').split(',')[0] as string;
-    await admin.query(`CREATE DATABASE ${name}`);
+    const found = existing !== undefined && (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount;
+    if (!found) await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
