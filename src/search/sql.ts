@@ -56,10 +56,34 @@ export function filterSql(f: Filter, resourceType: string | string[], b: Binder,
   if (f.modifier === 'missing') {
     return `${r}.rid ${f.values[0] === 'true' ? 'NOT IN' : 'IN'} (SELECT x.rid FROM ${table} x WHERE ${scope})`;
   }
-  const alternatives = needsTerminology(f) ? [terminologySql(f, b)] : f.values.map((v) => valueSql(f, v, b, baseUrl));
-  const matches = `SELECT x.rid FROM ${table} x WHERE ${scope} AND (${alternatives.join(' OR ')})`;
+  const matches = `SELECT x.rid FROM ${table} x WHERE ${valueMatch(f, table, scope, b, baseUrl).where}`;
   // Like :not, :not-in also matches resources with no value for the parameter at all.
   return `${r}.rid ${f.modifier === 'not' || f.modifier === 'not-in' ? 'NOT IN' : 'IN'} (${matches})`;
+}
+
+function valueMatch(f: Filter, table: string, scope: string, b: Binder, baseUrl: string): IndexMatch {
+  const alternatives = needsTerminology(f) ? [terminologySql(f, b)] : f.values.map((v) => valueSql(f, v, b, baseUrl));
+  return { table, where: `${scope} AND (${alternatives.join(' OR ')})` };
+}
+
+/** The index rows `x` of one table that a filter matches: `SELECT x.rid FROM table x WHERE where`. */
+export interface IndexMatch { table: string; where: string }
+
+/**
+ * For a filter that holds exactly when some row of one index table matches (no chain, _has,
+ * negation or :missing): that table and the condition. The search can then walk the matches in
+ * rid order straight from the index instead of collecting all of them first.
+ */
+export function indexMatch(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string): IndexMatch | undefined {
+  const table = matchTable(f);
+  return table ? valueMatch(f, table, scopeSql(b, resourceType, f.code), b, baseUrl) : undefined;
+}
+
+/** The index table `indexMatch` would use for `f` (binding nothing), or undefined. */
+export function matchTable(f: Filter): string | undefined {
+  if (f.chain || f.has || f.code.startsWith('_') || f.modifier === 'missing' || f.modifier === 'not' || f.modifier === 'not-in') return undefined;
+  if (f.modifier === 'identifier' || f.modifier === 'of-type') return undefined;
+  return TABLE[f.type];
 }
 
 /**
