@@ -7,7 +7,8 @@
 // Opt-in search phase (`--phases search`, see bench/search.ts): fills the database with Synthea copies
 // up to --search-resources N (1000000; skipped when it already holds N), then measures the search
 // types of the issue at concurrency 16 and writes their plans to bench/results/search-plans.txt. --db NAME runs on an existing
-// database (created if missing, never dropped), e.g. one a `--keep-db` run left behind.
+// database (created if missing, never dropped), e.g. one a `--keep-db` run left behind;
+// --search-only token,chained runs just the query types whose names contain those words.
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ const { values: opts } = parseArgs({
     'keep-db': { type: 'boolean', default: false },
     'search-resources': { type: 'string', default: '1000000' },
     db: { type: 'string' },
+    'search-only': { type: 'string' },
   },
 });
 const seconds = Number(opts.seconds);
@@ -160,7 +162,7 @@ try {
     log(`search: concurrency ${CONCURRENCY}, ${seconds} s per query type after ${warmup} s warm-up`);
     mkdirSync(RESULTS, { recursive: true });
     const plansFile = join(RESULTS, 'search-plans.txt');
-    const result = await searchPhase(client, basePath, { databaseUrl: db.url, serverPid: server.pid, concurrency: CONCURRENCY, seconds, warmup, plansFile, log });
+    const result = await searchPhase(client, basePath, { databaseUrl: db.url, serverPid: server.pid, concurrency: CONCURRENCY, seconds, warmup, plansFile, only: opts['search-only'] ? opts['search-only'].split(',') : [], log });
     rows.push(...result.rows);
     const plans = result.plans.map((p) => ({
       name: p.name, path: p.path, statements: p.statements.map((st) => ({ executionMs: st.executionMs, planningMs: st.planningMs, scans: st.scans })),

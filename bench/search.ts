@@ -33,6 +33,8 @@ export interface SearchPhaseOptions {
   seconds: number;
   warmup: number;
   plansFile: string;
+  /** Only the query types whose names contain one of these (all when empty). */
+  only: string[];
   log: (msg: string) => void;
 }
 
@@ -195,6 +197,7 @@ export async function searchPhase(client: BenchClient, basePath: string, opts: S
     const rows: Row[] = [];
     const plans: ExplainedSearch[] = [];
     for (const t of queryTypes(s, count)) {
+      if (opts.only.length && !opts.only.some((o) => t.name.includes(o))) continue;
       const example = t.path(0);
       log(`${t.name}: e.g. GET ${example.length > 160 ? `${example.slice(0, 160)}…` : example} — ${await shape(client, basePath, t)}`);
       const op = async (seq: number): Promise<string | void> => {

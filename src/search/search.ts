@@ -8,7 +8,7 @@ import { resourceColumns, toStored, type ResourceRow, type StoredResource } from
 import { parseSearch, type Filter, type SearchRequest } from './parse.js';
 import { storageAliases } from './aliases.js';
 import { afterCursor, orderBy, sortColumns } from './sort.js';
-import { Binder, filterSql, indexMatch, matchTable, typeIs, type IndexMatch } from './sql.js';
+import { Binder, filterSql, indexMatch, matchTable, onRidOnly, typeIs, type IndexMatch } from './sql.js';
 import { resolveTerminology } from './terminology.js';
 
 /** One page of search results. */
@@ -29,7 +29,7 @@ function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder, driver?: D
     // The compartment owner itself is a member (a Patient is in its own compartment).
     preds.push(`(r.rid IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = ${b.bind(type)} AND m.comp_id = ${b.bind(id)}))`);
   }
-  for (const f of req.filters) if (f !== driver?.filter) preds.push(filterSql(f, types, b, ctx.config.baseUrl));
+  for (const f of req.filters) if (f !== driver?.filter && !driver?.tests.includes(f)) preds.push(filterSql(f, types, b, ctx.config.baseUrl));
   return preds.join(' AND ');
 }
 
@@ -39,14 +39,22 @@ function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder, driver?: D
  * page of 20 costs 20 row fetches however many resources match — instead of fetching every match
  * and sorting it, which is what a plain `rid IN (…)` semi-join does at a million resources.
  */
-interface Driver { from: string; where: string; filter?: Filter; compartment?: true }
+interface Driver {
+  from: string;
+  where: string;
+  filter?: Filter;
+  compartment?: true;
+  /** The other filters tested on the driver's rids, before any resource row is read. */
+  tests: Filter[];
+}
 
 // Most selective first: a reference or system|code names few resources; ranges need a sort anyway.
 const DRIVER_RANK: Record<string, number> = { idx_reference: 0, idx_token: 1, idx_uri: 2, idx_string: 3, idx_composite: 4 };
 
 function pickDriver(ctx: FhirContext, req: SearchRequest, b: Binder): Driver | undefined {
   if (req.compartment) {
-    return { from: 'idx_compartment x', where: `x.comp_type = ${b.bind(req.compartment.type)} AND x.comp_id = ${b.bind(req.compartment.id)}`, compartment: true };
+    const where = `x.comp_type = ${b.bind(req.compartment.type)} AND x.comp_id = ${b.bind(req.compartment.id)}`;
+    return withTests(ctx, req, b, { from: 'idx_compartment x', where, compartment: true, tests: [] });
   }
   let best: Filter | undefined;
   let bestRank = Infinity;
@@ -54,12 +62,25 @@ function pickDriver(ctx: FhirContext, req: SearchRequest, b: Binder): Driver | u
     const table = matchTable(f);
     let rank = table === undefined ? undefined : DRIVER_RANK[table];
     if (rank === undefined) continue;
+    // A chain usually names few targets (a name, an identifier): their references are few too.
+    if (f.chain) rank = 0.5;
     if (table === 'idx_token' && !f.values.every((v) => /^[^|]+\|[^|]+$/.test(v))) rank += 2.5; // a code without its system
     if (rank < bestRank) [best, bestRank] = [f, rank];
   }
   if (!best) return undefined;
   const m = indexMatch(best, req.resourceTypes ?? req.resourceType, b, ctx.config.baseUrl) as IndexMatch;
-  return { from: `${m.table} x`, where: m.where, filter: best };
+  return withTests(ctx, req, b, { from: `${m.table} x`, where: m.where, filter: best, tests: [] });
+}
+
+/** Moves the filters that need only a rid into the driver, so non-matches cost no resource fetch. */
+function withTests(ctx: FhirContext, req: SearchRequest, b: Binder, d: Driver): Driver {
+  const types = req.resourceTypes ?? req.resourceType;
+  for (const f of req.filters) {
+    if (f === d.filter || !onRidOnly(f)) continue;
+    d.where += ` AND ${filterSql(f, types, b, ctx.config.baseUrl, 'x')}`;
+    d.tests.push(f);
+  }
+  return d;
 }
 
 /** A binder that knows the storage aliases of the server's definitions. */

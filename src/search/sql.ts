@@ -75,13 +75,23 @@ export interface IndexMatch { table: string; where: string }
  * rid order straight from the index instead of collecting all of them first.
  */
 export function indexMatch(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string): IndexMatch | undefined {
+  if (f.chain) return { table: 'idx_reference', where: chainMatch(f, resourceType, b, baseUrl, 0) };
   const table = matchTable(f);
   return table ? valueMatch(f, table, scopeSql(b, resourceType, f.code), b, baseUrl) : undefined;
 }
 
+// Parameters answered from the resource row itself rather than from index rows by rid.
+const ROW_CODES = new Set(['_id', '_list', '_content', '_text', '_lastUpdated']);
+
+/** True when `filterSql(f, …, r)` refers to `r.rid` only, so it can be tested on index rows before the resource is read. */
+export function onRidOnly(f: Filter): boolean {
+  return !f.has && !ROW_CODES.has(f.code);
+}
+
 /** The index table `indexMatch` would use for `f` (binding nothing), or undefined. */
 export function matchTable(f: Filter): string | undefined {
-  if (f.chain || f.has || f.code.startsWith('_') || f.modifier === 'missing' || f.modifier === 'not' || f.modifier === 'not-in') return undefined;
+  if (f.chain) return 'idx_reference';
+  if (!onRidOnly(f) || f.modifier === 'missing' || f.modifier === 'not' || f.modifier === 'not-in') return undefined;
   if (f.modifier === 'identifier' || f.modifier === 'of-type') return undefined;
   return TABLE[f.type];
 }
@@ -139,13 +149,18 @@ function derivedTokenSql(f: Filter, resourceType: string | string[], b: Binder, 
 
 /** Chained parameter (search.html#chaining): the reference's target must match the inner filter. */
 function chainSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string, r: string, depth: number): string {
+  return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE ${chainMatch(f, resourceType, b, baseUrl, depth)})`;
+}
+
+/** The reference rows `x` whose target matches the chained filter. */
+function chainMatch(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string, depth: number): string {
   const c = `c${depth}`;
   const targets = (f.chain ?? []).map((t) => {
     const inner = filterSql(t.filter, t.resourceType, b, baseUrl, c, depth + 1);
     const type = b.bind(t.resourceType);
     return `(x.target_type = ${type} AND x.target_id IN (SELECT ${c}.id FROM resources ${c} WHERE ${c}.res_type = ${type} AND NOT ${c}.deleted AND ${inner}))`;
   });
-  return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE ${scopeSql(b, resourceType, f.code)} AND (${targets.join(' OR ')}))`;
+  return `${scopeSql(b, resourceType, f.code)} AND (${targets.join(' OR ')})`;
 }
 
 /** Reverse chaining (search.html#has): some resource of another type refers here and matches. */
