@@ -166,11 +166,15 @@ function chainMatch(f: Filter, resourceType: string | string[], b: Binder, baseU
 /** Reverse chaining (search.html#has): some resource of another type refers here and matches. */
 function hasSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string, r: string, depth: number): string {
   const has = f.has as NonNullable<Filter['has']>;
+  const scope = `${scopeSql(b, has.resourceType, has.param)} AND ${typeIs('x.target_type', resourceType, b)}`;
+  if (onRidOnly(has.filter)) {
+    // Tested on the referring resource's index rows alone: deleted resources keep none.
+    return `${r}.id IN (SELECT x.target_id FROM idx_reference x WHERE ${scope} AND ${filterSql(has.filter, has.resourceType, b, baseUrl, 'x', depth + 1)})`;
+  }
   const h = `h${depth}`;
   const inner = filterSql(has.filter, has.resourceType, b, baseUrl, h, depth + 1);
   return `${r}.id IN (SELECT x.target_id FROM idx_reference x JOIN resources ${h} ON ${h}.rid = x.rid
-    WHERE ${scopeSql(b, has.resourceType, has.param)} AND ${typeIs('x.target_type', resourceType, b)}
-      AND NOT ${h}.deleted AND ${inner})`;
+    WHERE ${scope} AND NOT ${h}.deleted AND ${inner})`;
 }
 
 function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string {
