@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `helix` command: `helix serve` (default) and `helix import <file|dir|->`.
+// The `helix` command: `helix serve` (default), `helix import <file|dir|->` and `helix user add …`.
 import { serve } from './serve.js';
 
 const [command = 'serve', ...args] = process.argv.slice(2);
@@ -14,8 +14,13 @@ async function main(): Promise<void> {
       process.exitCode = await runImport(args);
       break;
     }
+    case 'user': {
+      const { runUser } = await import('./user.js');
+      process.exitCode = await runUser(args);
+      break;
+    }
     default:
-      process.stderr.write(`Usage: helix [serve] | helix import <file|dir|-> [--url URL | --direct]\n`);
+      process.stderr.write(`Usage: helix [serve] | helix import <file|dir|-> [--url URL | --direct] | helix user add <username> --role R\n`);
       process.exitCode = 2;
   }
 }
