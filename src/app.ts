@@ -10,6 +10,7 @@ import { buildHttpServer } from './http/server.js';
 import { startSearchParameterSync } from './search/custom-params.js';
 import { createIndexExtractor } from './search/extract.js';
 import { startReindexRunner } from './search/reindex.js';
+import { statisticsKeeper } from './storage/statistics.js';
 import { loadProfiles } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
@@ -32,6 +33,9 @@ export async function createHelix(config: Config): Promise<Helix> {
   const defs = loadDefinitions();
   const profiles = await loadProfiles(defs, config.profilesDir ?? defaultProfilesDir);
   const db = await openDatabase(config);
+  // Background work reports through the HTTP server's logger, which exists once ctx does.
+  let log: ((err: unknown) => void) | undefined;
+  const onError = (err: unknown): void => log?.(err);
   const ctx: FhirContext = {
     config,
     db,
@@ -39,11 +43,12 @@ export async function createHelix(config: Config): Promise<Helix> {
     extractor: createIndexExtractor(defs, { baseUrl: config.baseUrl }),
     validator: createValidator(defs, profiles),
     pool: poolSession(db),
+    statistics: statisticsKeeper(db, { threshold: 10_000, minIntervalMs: 60_000, onError }),
     reindex: { nudge: () => reindex.nudge() },
     now: () => new Date(),
   };
   const http = await buildHttpServer(ctx);
-  const onError = (err: unknown): void => http.log.error({ err }, 'background search-index work failed');
+  log = (err) => http.log.error({ err }, 'background search-index or statistics work failed');
   const sync = startSearchParameterSync(db, defs, { intervalMs: SEARCH_PARAMETER_POLL_MS, onQueued: () => reindex.nudge(), onError });
   const reindex = startReindexRunner(db, ctx.extractor, {
     batchSize: 500,
@@ -61,6 +66,7 @@ export async function createHelix(config: Config): Promise<Helix> {
       await http.close();
       sync.stop();
       await reindex.stop();
+      await ctx.statistics.idle();
       await db.close();
     },
   };

@@ -21,6 +21,7 @@ export async function create(ctx: FhirContext, s: Session, req: FhirRequest, res
   const condition = req.headers.ifNoneExist;
   if (!condition) {
     await s.insertNew(prepared.write);
+    ctx.statistics.wrote(1);
     return createdResponse(ctx, req, prepared);
   }
 

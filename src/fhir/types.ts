@@ -7,6 +7,7 @@ import type { Database, Queryable } from '../db/database.js';
 import type { IndexExtractor } from '../search/extract.js';
 import type { Validator } from '../validation/validator.js';
 import { coalesce } from '../storage/coalesce.js';
+import type { StatisticsKeeper } from '../storage/statistics.js';
 import { insertResource, insertResources, readCurrent, readCurrentMany, type StoredResource, type VersionWrite } from '../storage/resource-store.js';
 import type { FhirDefinitions } from './definitions.js';
 import { internalError } from './errors.js';
@@ -54,6 +55,8 @@ export interface FhirContext {
   validator: Validator;
   /** The session of requests outside a Bundle transaction (one per server: it owns the coalescers). */
   pool: Session;
+  /** Counts writes and refreshes planner statistics after bulk loads (storage/statistics.ts). */
+  statistics: StatisticsKeeper;
   /** The reindex job runner of this instance (src/search/reindex.ts). */
   reindex: { nudge(): void };
   /** Clock, injectable for tests. */
