@@ -101,17 +101,26 @@ export function indexInsertCtes(first: number, mask = ALL_TABLES): string {
  * CTE `r` returned. Parameters start at `$first`.
  */
 export function bulkIndexInsertCtes(first: number): string {
+  const ctes = ordinalInsertCtes(first, 'r', 'JOIN u ON u.ord = x.ord JOIN r ON r.res_type = u.res_type AND r.id = u.id');
+  return ctes.map((insert, i) => `, i${i} AS (${insert})`).join('\n');
+}
+
+/**
+ * Per table, an INSERT of the rows given as `bulkIndexParams` arrays (from `$first`): `join`
+ * leads from each row's ordinal `x.ord` to the resource, whose `rid` and `res_type` are read from
+ * the relation `owner`.
+ */
+function ordinalInsertCtes(first: number, owner: string, join: string): string[] {
   let p = first;
-  return TABLES.map((t, i) => {
+  return TABLES.map((t) => {
     const names = t.columns.map((c) => c.name);
     const arrays = [`$${p++}::int[]`, ...t.columns.map((c) => `$${p++}::${c.type}[]`)];
     const target = t.typed ? `(rid, res_type, ${names.join(', ')})` : `(rid, ${names.join(', ')})`;
     const cols = names.map((n) => `x.${n}`).join(', ');
-    const select = t.typed ? `r.rid, r.res_type, ${cols}` : `r.rid, ${cols}`;
-    return `, i${i} AS (INSERT INTO ${t.table} ${target} SELECT ${select}
-      FROM unnest(${arrays.join(', ')}) AS x(ord, ${names.join(', ')})
-      JOIN u ON u.ord = x.ord JOIN r ON r.res_type = u.res_type AND r.id = u.id)`;
-  }).join('\n');
+    const select = t.typed ? `${owner}.rid, ${owner}.res_type, ${cols}` : `${owner}.rid, ${cols}`;
+    return `INSERT INTO ${t.table} ${target} SELECT ${select}
+      FROM unnest(${arrays.join(', ')}) AS x(ord, ${names.join(', ')}) ${join}`;
+  });
 }
 
 /** The array parameters for `bulkIndexInsertCtes`: per table, the ordinals then each column. */
@@ -173,18 +182,11 @@ export function indexParams(rows: IndexRows | null, mask = ALL_TABLES): unknown[
  * `$1` is the rids and `$2` their types, in batch order; the arrays of `bulkIndexParams` start at `$4`.
  */
 export function rewriteIndexCtes(byCode: boolean): string {
-  let p = 4;
+  const inserts = ordinalInsertCtes(4, 'u', 'JOIN u ON u.ord = x.ord');
   return TABLES.map((t, i) => {
-    const names = t.columns.map((c) => c.name);
-    const arrays = [`$${p++}::int[]`, ...t.columns.map((c) => `$${p++}::${c.type}[]`)];
-    const target = t.typed ? `(rid, res_type, ${names.join(', ')})` : `(rid, ${names.join(', ')})`;
-    const cols = names.map((n) => `x.${n}`).join(', ');
-    const select = t.typed ? `u.rid, u.res_type, ${cols}` : `u.rid, ${cols}`;
     const del = !byCode
       ? `, d${i} AS (DELETE FROM ${t.table} WHERE rid = ANY($1::bigint[]))`
       : t.typed ? `, d${i} AS (DELETE FROM ${t.table} WHERE rid = ANY($1::bigint[]) AND param = ANY($3::text[]))` : '';
-    return `${del}
-      , i${i} AS (INSERT INTO ${t.table} ${target} SELECT ${select}
-      FROM unnest(${arrays.join(', ')}) AS x(ord, ${names.join(', ')}) JOIN u ON u.ord = x.ord)`;
+    return `${del}\n      , i${i} AS (${inserts[i]})`;
   }).join('\n');
 }
