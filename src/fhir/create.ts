@@ -3,10 +3,10 @@
 // many and commit them in one statement through the same two functions.
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
-import { insertResource, insertResources, type VersionWrite } from '../storage/resource-store.js';
+import { insertResources, type VersionWrite } from '../storage/resource-store.js';
 import { lockAndMatch, parseCondition } from './conditional.js';
-import { internalError, type Issue, preconditionFailed } from './errors.js';
-import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
+import { type Issue, preconditionFailed } from './errors.js';
+import { transactionSession, type FhirContext, type FhirRequest, type FhirResponse, type Session } from './types.js';
 import { requireResource, stamp, validateForWrite, versionHeaders, writeResponse } from './write.js';
 
 /** A validated, stamped and indexed create, ready to commit. */
@@ -21,21 +21,20 @@ export async function create(ctx: FhirContext, s: Session, req: FhirRequest, res
   const condition = req.headers.ifNoneExist;
   if (!condition) {
     await s.insertNew(prepared.write);
-    ctx.statistics.wrote(1);
-    return createdResponse(ctx, req, prepared);
+  } else {
+    const params = parseCondition(condition);
+    const match = await s.atomically(async (q) => {
+      const matches = await lockAndMatch(ctx, q, resourceType, params, 2);
+      if (matches.length > 1) throw preconditionFailed(`If-None-Exist matched ${matches.length} or more ${resourceType} resources`);
+      if (matches[0]?.content) return matches[0];
+      await transactionSession(q).insertNew(prepared.write);
+      return undefined;
+    });
+    // One match: the create is skipped and the existing resource is reported (http.html#ccreate).
+    if (match?.content) return { ...writeResponse(ctx, req, 200, match, match.content), headers: versionHeaders(ctx, match) };
   }
-
-  const params = parseCondition(condition);
-  return s.atomically(async (q) => {
-    const matches = await lockAndMatch(ctx, q, resourceType, params, 2);
-    if (matches.length > 1) throw preconditionFailed(`If-None-Exist matched ${matches.length} or more ${resourceType} resources`);
-    const match = matches[0];
-    if (match?.content) {
-      // One match: the create is skipped and the existing resource is reported (http.html#ccreate).
-      return { ...writeResponse(ctx, req, 200, match, match.content), headers: versionHeaders(ctx, match) };
-    }
-    return commitCreate(ctx, q, req, prepared);
-  });
+  ctx.statistics.wrote(1);
+  return createdResponse(ctx, req, prepared);
 }
 
 /** Validates and stamps the body of a create (id from the transaction plan, or a new UUID). */
@@ -54,12 +53,8 @@ export function prepareCreate(ctx: FhirContext, req: FhirRequest, resourceType: 
 /** Commits several prepared creates in one statement; returns their responses in order. */
 export async function commitCreates(ctx: FhirContext, q: Queryable, req: FhirRequest, prepared: PreparedCreate[]): Promise<FhirResponse[]> {
   await insertResources(q, prepared.map((p) => p.write));
+  ctx.statistics.wrote(prepared.length);
   return prepared.map((p) => createdResponse(ctx, req, p));
-}
-
-async function commitCreate(ctx: FhirContext, q: Queryable, req: FhirRequest, p: PreparedCreate): Promise<FhirResponse> {
-  if (!(await insertResource(q, p.write))) throw internalError('Generated id collided');
-  return createdResponse(ctx, req, p);
 }
 
 function createdResponse(ctx: FhirContext, req: FhirRequest, p: PreparedCreate): FhirResponse {

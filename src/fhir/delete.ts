@@ -45,7 +45,7 @@ export async function conditionalDelete(ctx: FhirContext, s: Session, req: FhirR
 
 /** Writes the deletion version after `current`; false if another writer got there first. */
 export async function writeDeletion(ctx: FhirContext, q: Queryable, current: StoredResource): Promise<boolean> {
-  return updateResource(q, {
+  const written = await updateResource(q, {
     resourceType: current.resourceType,
     id: current.id,
     versionId: current.versionId + 1,
@@ -54,6 +54,8 @@ export async function writeDeletion(ctx: FhirContext, q: Queryable, current: Sto
     content: null,
     index: null,
   });
+  if (written) ctx.statistics.wrote(1);
+  return written;
 }
 
 function deletedResponse(req: FhirRequest, versionId: number | undefined, message: string): FhirResponse {

@@ -56,7 +56,6 @@ export async function transactionOrBatch(ctx: FhirContext, s: Session, req: Fhir
     await flush();
     return results;
   });
-  ctx.statistics.wrote(responses.length);
   const parts = responses.map((r) => responseEntry(r, representation));
   return { status: 200, headers: {}, text: bundleText({ type: 'transaction-response' }, parts) };
 }

@@ -76,5 +76,6 @@ export async function writeNext(
   const w = { resourceType: resource.resourceType, id, versionId, lastUpdated, method, content: prepared.content, index: prepared.index };
   const rid = current ? ((await updateResource(q, w)) ? current.rid : undefined) : await insertResource(q, w);
   if (!rid) return undefined;
+  ctx.statistics.wrote(1);
   return { stored: { rid, resourceType: resource.resourceType, id, versionId, lastUpdated, deleted: false, content: prepared.content }, content: prepared.content };
 }
