@@ -111,32 +111,31 @@ export function addCompositeRows(
   rows: RowSet, ctx: ValueContext, composites: readonly CompiledComposite[], root: TypedValue, variables: Record<string, TypedValue>,
 ): void {
   for (const c of composites) {
-    if (c.fast) {
-      for (const branch of c.fast) {
-        for (const element of evaluateFast(branch.base, root)) {
-          const parts = new RowSet();
-          for (const steps of branch.token) for (const v of evaluateFast(steps, element)) addValueRows(parts, ctx, 't', 'token', v, false);
-          for (const steps of branch.value) for (const v of evaluateFast(steps, element)) addValueRows(parts, ctx, 'v', c.valueType, v, false);
-          addPairs(rows, c, parts);
-        }
-      }
-      continue;
-    }
-    let elements: TypedValue[];
-    try {
-      elements = evalFhirPathTyped(c.base, [root], variables);
-    } catch {
-      continue;
-    }
-    for (const element of elements) {
+    const element = (tokens: TypedValue[], values: TypedValue[]): void => {
       const parts = new RowSet();
-      try {
-        for (const v of evalFhirPathTyped(c.token, [element], variables)) addValueRows(parts, ctx, 't', 'token', v, false);
-        for (const v of evalFhirPathTyped(c.value, [element], variables)) addValueRows(parts, ctx, 'v', c.valueType, v, false);
-      } catch {
-        continue;
-      }
+      for (const v of tokens) addValueRows(parts, ctx, 't', 'token', v, false);
+      for (const v of values) addValueRows(parts, ctx, 'v', c.valueType, v, false);
       addPairs(rows, c, parts);
+    };
+    if (c.fast) {
+      const walk = (branches: readonly (readonly Step[])[], from: TypedValue): TypedValue[] => branches.flatMap((steps) => evaluateFast(steps, from));
+      for (const branch of c.fast) {
+        for (const e of evaluateFast(branch.base, root)) element(walk(branch.token, e), walk(branch.value, e));
+      }
+      continue;
+    }
+    // The engine can throw on odd data; such an element (or resource) contributes nothing.
+    const evaluate = (atom: FhirPathAtom, from: TypedValue): TypedValue[] | undefined => {
+      try {
+        return evalFhirPathTyped(atom, [from], variables);
+      } catch {
+        return undefined;
+      }
+    };
+    for (const e of evaluate(c.base, root) ?? []) {
+      const tokens = evaluate(c.token, e);
+      const values = tokens && evaluate(c.value, e);
+      if (tokens && values) element(tokens, values);
     }
   }
 }
