@@ -10,7 +10,8 @@ import type { FhirDefinitions } from '../src/fhir/definitions.js';
 import type { FhirContext } from '../src/fhir/types.js';
 import { loadIncludes } from '../src/search/includes.js';
 import { parseSearch } from '../src/search/parse.js';
-import { binder, runSearch } from '../src/search/search.js';
+import { runSearch } from '../src/search/search.js';
+import { binder } from '../src/search/sql.js';
 
 /** One explained statement. */
 export interface ExplainedStatement {
@@ -77,7 +78,7 @@ export async function explainSearch(db: Queryable, defs: FhirDefinitions, name: 
   const { q, recorded } = recorder(db);
   const page = await runSearch(ctx, q, req);
   if (req.summary !== 'count' && (req.include.length || req.revinclude.length)) {
-    await loadIncludes(q, () => binder(ctx), req.include, req.revinclude, page.matches, config.maxCount);
+    await loadIncludes(q, () => binder(ctx.defs), req.include, req.revinclude, page.matches, config.maxCount);
   }
   const statements: ExplainedStatement[] = [];
   for (const { sql, params } of recorded) {

@@ -6,9 +6,8 @@ import { badRequest } from '../fhir/errors.js';
 import type { FhirContext } from '../fhir/types.js';
 import { resourceColumns, toStored, type ResourceRow, type StoredResource } from '../storage/resource-store.js';
 import { parseSearch, type Filter, type SearchRequest } from './parse.js';
-import { storageAliases } from './aliases.js';
 import { afterCursor, orderBy, sortColumns } from './sort.js';
-import { Binder, filterSql, indexMatch, matchTable, onRidOnly, typeIs, type IndexMatch } from './sql.js';
+import { binder, Binder, filterSql, indexMatch, matchTable, onRidOnly, typeIs, type IndexMatch } from './sql.js';
 import { resolveTerminology } from './terminology.js';
 
 /** One page of search results. */
@@ -83,15 +82,11 @@ function withTests(ctx: FhirContext, req: SearchRequest, b: Binder, d: Driver): 
   return d;
 }
 
-/** A binder that knows the storage aliases of the server's definitions. */
-export function binder(ctx: FhirContext): Binder {
-  return new Binder((type, code) => storageAliases(ctx.defs, type).get(code));
-}
 
 /** Runs one page of a search. */
 export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<SearchPage> {
   await resolveTerminology(ctx, q, req);
-  const b = binder(ctx);
+  const b = binder(ctx.defs);
   const order = sortColumns(req.sort, b, req.resourceTypes ?? req.resourceType);
   // Only the default order (by rid) can be walked off an index in rid order.
   const driver = order.length === 1 ? pickDriver(ctx, req, b) : undefined;
@@ -129,7 +124,7 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
 /** Counts every match of a search. */
 export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
   await resolveTerminology(ctx, q, req);
-  const b = binder(ctx);
+  const b = binder(ctx.defs);
   // One indexed filter and nothing else: count its index rows without touching the resources
   // (deleted resources keep no index rows, and index rows carry the type).
   const only = !req.compartment && req.filters.length === 1 ? req.filters[0] : undefined;
@@ -147,7 +142,7 @@ export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchReq
  */
 export async function estimateSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
   await resolveTerminology(ctx, q, req);
-  const b = binder(ctx);
+  const b = binder(ctx.defs);
   const rows = await q.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resources r WHERE ${whereClause(ctx, req, b)}`, b.params);
   const raw = rows[0]?.['QUERY PLAN'];
   const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan?: { 'Plan Rows'?: unknown } }[] | undefined;

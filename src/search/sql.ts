@@ -2,10 +2,16 @@
 // a client sends becomes a bind parameter; only identifiers chosen by this file reach the text.
 import { badRequest, internalError } from '../fhir/errors.js';
 import type { Filter } from './parse.js';
-import type { StorageAlias } from './aliases.js';
+import type { FhirDefinitions } from '../fhir/definitions.js';
+import { storageAliases, type StorageAlias } from './aliases.js';
 import { needsTerminology } from './code-set.js';
 import { toCanonical, UCUM_SYSTEM } from './ucum.js';
 import { dateRange, decimalRange, formatInstant, normalizeString } from './values.js';
+
+/** A binder that knows the storage aliases of the server's definitions. */
+export function binder(defs: FhirDefinitions): Binder {
+  return new Binder((type, code) => storageAliases(defs, type).get(code));
+}
 
 /** Collects bind parameters and hands back their placeholders; knows the storage aliases. */
 export class Binder {

@@ -5,12 +5,12 @@
 // than a silently wrong result.
 import type { Queryable } from '../db/database.js';
 import { badRequest } from '../fhir/errors.js';
+import { readCurrent } from '../storage/resource-store.js';
 import type { FhirContext } from '../fhir/types.js';
-import { storageAliases } from './aliases.js';
 import { CodeSet, needsTerminology } from './code-set.js';
 import { closure, filterCodes, indexCodeSystem, type CodeSystemIndex } from './code-systems.js';
 import type { Filter, SearchRequest } from './parse.js';
-import { Binder, scopeSql } from './sql.js';
+import { binder, scopeSql } from './sql.js';
 
 type Json = Record<string, unknown>;
 
@@ -148,10 +148,7 @@ class Resolver {
     }
     // A relative reference, or a literal URL on this server whose ValueSet has another canonical URL.
     if (local && (!absolute || ref.startsWith(base))) {
-      const rows = await this.q.query<{ content: string }>(
-        `SELECT content FROM resources WHERE res_type = 'ValueSet' AND id = $1 AND NOT deleted`, [local[1]],
-      );
-      const content = rows[0]?.content;
+      const content = (await readCurrent(this.q, 'ValueSet', local[1] as string))?.content;
       if (content) return { key: `ValueSet/${local[1] as string}`, resource: JSON.parse(content) as Json };
     }
     return undefined;
@@ -159,7 +156,7 @@ class Resolver {
 
   /** The current resources of `type` whose canonical `url` is `url`, most recently updated first. */
   private async byUrl(type: string, url: string): Promise<Json[]> {
-    const b = new Binder((t, code) => storageAliases(this.ctx.defs, t).get(code));
+    const b = binder(this.ctx.defs);
     const rows = await this.q.query<{ content: string }>(
       `SELECT r.content FROM resources r WHERE r.res_type = ${b.bind(type)} AND NOT r.deleted
         AND r.rid IN (SELECT x.rid FROM idx_uri x WHERE ${scopeSql(b, type, 'url')} AND x.uri = ${b.bind(url)})
