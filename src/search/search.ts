@@ -28,7 +28,7 @@ function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder, driver?: D
     // The compartment owner itself is a member (a Patient is in its own compartment).
     preds.push(`(r.rid IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = ${b.bind(type)} AND m.comp_id = ${b.bind(id)}))`);
   }
-  for (const f of req.filters) if (f !== driver?.filter && !driver?.tests.includes(f)) preds.push(filterSql(f, types, b, ctx.config.baseUrl));
+  for (const f of req.filters) if (!driver?.handled.includes(f)) preds.push(filterSql(f, types, b, ctx.config.baseUrl));
   return preds.join(' AND ');
 }
 
@@ -41,10 +41,9 @@ function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder, driver?: D
 interface Driver {
   from: string;
   where: string;
-  filter?: Filter;
   compartment?: true;
-  /** The other filters tested on the driver's rids, before any resource row is read. */
-  tests: Filter[];
+  /** The filters `where` already answers: the driver's own and those tested on its rids. */
+  handled: Filter[];
 }
 
 // Most selective first: a reference or system|code names few resources; ranges need a sort anyway.
@@ -53,7 +52,7 @@ const DRIVER_RANK: Record<string, number> = { idx_reference: 0, idx_token: 1, id
 function pickDriver(ctx: FhirContext, req: SearchRequest, b: Binder): Driver | undefined {
   if (req.compartment) {
     const where = `x.comp_type = ${b.bind(req.compartment.type)} AND x.comp_id = ${b.bind(req.compartment.id)}`;
-    return withTests(ctx, req, b, { from: 'idx_compartment x', where, compartment: true, tests: [] });
+    return withTests(ctx, req, b, { from: 'idx_compartment x', where, compartment: true, handled: [] });
   }
   let best: Filter | undefined;
   let bestRank = Infinity;
@@ -68,16 +67,16 @@ function pickDriver(ctx: FhirContext, req: SearchRequest, b: Binder): Driver | u
   }
   if (!best) return undefined;
   const m = indexMatch(best, req.resourceTypes ?? req.resourceType, b, ctx.config.baseUrl) as IndexMatch;
-  return withTests(ctx, req, b, { from: `${m.table} x`, where: m.where, filter: best, tests: [] });
+  return withTests(ctx, req, b, { from: `${m.table} x`, where: m.where, handled: [best] });
 }
 
 /** Moves the filters that need only a rid into the driver, so non-matches cost no resource fetch. */
 function withTests(ctx: FhirContext, req: SearchRequest, b: Binder, d: Driver): Driver {
   const types = req.resourceTypes ?? req.resourceType;
   for (const f of req.filters) {
-    if (f === d.filter || !onRidOnly(f)) continue;
+    if (d.handled.includes(f) || !onRidOnly(f)) continue;
     d.where += ` AND ${filterSql(f, types, b, ctx.config.baseUrl, 'x')}`;
-    d.tests.push(f);
+    d.handled.push(f);
   }
   return d;
 }
