@@ -87,20 +87,12 @@ export type LoginResult =
  */
 export async function login(q: Queryable, username: string, password: string): Promise<LoginResult> {
   const row = (await q.query<Row>(`SELECT ${COLUMNS} FROM auth_users WHERE username = $1`, [username]))[0];
-  if (!row) return { ok: false, reason: await verifyDecoy(password).then(() => 'invalid' as const) };
-  if (row.locked) {
+  if (!row || row.locked) {
     await verifyDecoy(password);
-    return { ok: false, reason: 'locked' };
+    return { ok: false, reason: row ? 'locked' : 'invalid' };
   }
   if (!(await verifyPassword(row.password_hash, password))) {
-    const after = await q.query<{ locked: boolean }>(
-      `UPDATE auth_users SET failed_logins = failed_logins + 1,
-         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(mins => $3) ELSE locked_until END,
-         updated = now()
-       WHERE id = $1 RETURNING coalesce(locked_until > now(), false) AS locked`,
-      [row.id, LOCKOUT.maxFailures, LOCKOUT.lockMinutes],
-    );
-    return { ok: false, reason: after[0]?.locked ? 'locked' : 'invalid' };
+    return { ok: false, reason: (await recordFailure(q, row.id)) ? 'locked' : 'invalid' };
   }
   await q.query(`UPDATE auth_users SET failed_logins = 0, locked_until = NULL, updated = now() WHERE id = $1`, [row.id]);
   return { ok: true, user: toUser(row), mfaRequired: row.totp_secret !== null };
@@ -169,15 +161,20 @@ export async function verifySecondFactor(q: Queryable, userId: string, code: str
     );
     ok = used.length === 1;
   }
-  if (!ok) {
-    await q.query(
-      `UPDATE auth_users SET failed_logins = failed_logins + 1,
-         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(mins => $3) ELSE locked_until END
-       WHERE id = $1`,
-      [userId, LOCKOUT.maxFailures, LOCKOUT.lockMinutes],
-    );
-  }
+  if (!ok) await recordFailure(q, userId);
   return ok;
+}
+
+/** Counts a failed password or second factor toward the lockout; true if the account is now locked. */
+async function recordFailure(q: Queryable, userId: string): Promise<boolean> {
+  const rows = await q.query<{ locked: boolean }>(
+    `UPDATE auth_users SET failed_logins = failed_logins + 1,
+       locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(mins => $3) ELSE locked_until END,
+       updated = now()
+     WHERE id = $1 RETURNING coalesce(locked_until > now(), false) AS locked`,
+    [userId, LOCKOUT.maxFailures, LOCKOUT.lockMinutes],
+  );
+  return rows[0]?.locked ?? false;
 }
 
 /** The time step `code` belongs to (current one ± 1 for clock drift), or undefined. */

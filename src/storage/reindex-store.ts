@@ -28,11 +28,9 @@ interface JobRow {
   created: string; started: string | null; finished: string | null;
 }
 
+const instant = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 const JOB_COLUMNS = `id::text AS id, status, res_types, codes, sp_id, sp_version, cursor_rid::text AS cursor_rid,
-  processed::text AS processed, total::text AS total, phase, error,
-  to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created,
-  to_char(started AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started,
-  to_char(finished AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS finished`;
+  processed::text AS processed, total::text AS total, phase, error, ${['created', 'started', 'finished'].map(instant).join(', ')}`;
 
 const toJob = (r: JobRow): ReindexJob => ({
   id: r.id, status: r.status, resourceTypes: r.res_types, codes: r.codes,
