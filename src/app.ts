@@ -7,6 +7,13 @@ import { openDatabase } from './db/open.js';
 import { loadDefinitions } from './fhir/definitions.js';
 import { poolSession, type FhirContext } from './fhir/types.js';
 import { buildHttpServer } from './http/server.js';
+import { createAuditTrail } from './smart/audit.js';
+import { startAuditMaterializer } from './smart/audit-materializer.js';
+import { createAuthServer } from './smart/auth-server.js';
+import { bearerValidator } from './smart/bearer.js';
+import { modelKey, purgeExpired } from './smart/oidc-adapter.js';
+import { createRevocationBus } from './smart/revocation-bus.js';
+import { loadAuthSecrets } from './smart/secrets.js';
 import { startSearchParameterSync } from './search/custom-params.js';
 import { createIndexExtractor } from './search/extract.js';
 import { startReindexRunner } from './search/reindex.js';
@@ -47,7 +54,29 @@ export async function createHelix(config: Config): Promise<Helix> {
     reindex: { nudge: () => reindex.nudge() },
     now: () => new Date(),
   };
-  const http = await buildHttpServer(ctx);
+  const bus = await createRevocationBus(config.redisUrl, onError);
+  const authServer = await createAuthServer(db, config, (e) => bus.publish({ ...(e.id ? { key: modelKey(e.kind, e.id) } : {}), ...(e.grantId ? { grantId: e.grantId } : {}) }));
+  const bearer = bearerValidator(db, config.baseUrl, bus);
+  const ticketKey = (await loadAuthSecrets(db)).cookieKeys[0] as string;
+  // The audit trail is kept whenever the API is authorized (with authorization off there is no
+  // "who" to record); any instance turns the committed log into AuditEvent resources.
+  const audit = config.auth ? createAuditTrail(db) : undefined;
+  const http = await buildHttpServer(ctx, {
+    server: authServer, bearer, ticketKey,
+    ...(audit ? {
+      audit,
+      onLoginFailure: (f) => audit.recordFailure({ kind: 'login', username: f.username, reason: f.reason, status: 401, source: { ip: f.ip, ...(f.userAgent ? { userAgent: f.userAgent } : {}) } }),
+    } : {}),
+  });
+  const auditMaterializer = startAuditMaterializer(db, ctx.extractor, {
+    // A batch holds the embedded database's only connection, so it stays small there.
+    batchSize: db.driver === 'pglite' ? 100 : 500,
+    pollMs: 1_000,
+    onError,
+    onBatch: (r) => ctx.statistics.wrote(r.written),
+  });
+  const purge = setInterval(() => void purgeExpired(db).catch(onError), 10 * 60_000);
+  purge.unref();
   log = (err) => http.log.error({ err }, 'background search-index or statistics work failed');
   const sync = startSearchParameterSync(db, defs, { intervalMs: SEARCH_PARAMETER_POLL_MS, onQueued: () => reindex.nudge(), onError });
   const reindex = startReindexRunner(db, ctx.extractor, {
@@ -64,6 +93,9 @@ export async function createHelix(config: Config): Promise<Helix> {
     http,
     async close() {
       await http.close();
+      clearInterval(purge);
+      await auditMaterializer.stop();
+      await bus.close();
       sync.stop();
       await reindex.stop();
       await ctx.statistics.idle();

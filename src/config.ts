@@ -22,6 +22,12 @@ export interface Config {
   profilesDir?: string;
   /** Worker processes for `helix serve` (PostgreSQL only). */
   workers: number;
+  /** SMART authorization enforced on the FHIR API (src/smart/); off only in embedded dev mode by default. */
+  auth: boolean;
+  /** OAuth 2.0 / OpenID issuer URL of the built-in authorization server; no trailing slash. */
+  authIssuer: string;
+  /** Static initial access token for RFC 7591 dynamic client registration (else tokens minted by `helix client iat`). */
+  registrationToken?: string;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -29,6 +35,13 @@ function int(value: string | undefined, fallback: number, name: string): number 
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
   return n;
+}
+
+function flag(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (/^(1|on|true|yes)$/i.test(value)) return true;
+  if (/^(0|off|false|no)$/i.test(value)) return false;
+  throw new Error(`${name} must be on or off, got "${value}"`);
 }
 
 /** Builds the configuration from environment variables (defaults suit a laptop). */
@@ -49,6 +62,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     maxCount: int(env.MAX_COUNT, 1000, 'MAX_COUNT'),
     profilesDir: env.PROFILES_DIR || undefined,
     workers: int(env.WORKERS, 1, 'WORKERS'),
+    auth: flag(env.AUTH, Boolean(env.DATABASE_URL), 'AUTH'),
+    authIssuer: '',
+    registrationToken: env.AUTH_REGISTRATION_TOKEN || undefined,
   };
+  base.authIssuer = (env.AUTH_ISSUER ?? `${new URL(base.baseUrl).origin}/auth`).replace(/\/+$/, '');
   return { ...base, ...overrides };
 }

@@ -52,7 +52,8 @@ export async function startServer(overrides: Record<string, unknown> = {}): Prom
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
   const databaseUrl = env.DATABASE_URL ? await freshDatabase(env.DATABASE_URL) : undefined;
   const config = configFromEnv(env, {
-    port, host: '127.0.0.1', baseUrl: `http://127.0.0.1:${port}/fhir`, dataDir: 'memory://', databaseUrl, ...overrides,
+    port, host: '127.0.0.1', baseUrl: `http://127.0.0.1:${port}/fhir`, dataDir: 'memory://', databaseUrl, auth: false,
+    authIssuer: `http://127.0.0.1:${port}/auth`, ...overrides,
   });
   const helix = await createHelix(config);
   await helix.http.listen({ port, host: '127.0.0.1' });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `helix` command: `helix serve` (default), `helix import <file|dir|->` and `helix user add …`.
+// The `helix` command: `helix serve` (default), `helix import <file|dir|->`, `helix user add …` and `helix client …`.
 import { serve } from './serve.js';
 
 const [command = 'serve', ...args] = process.argv.slice(2);
@@ -19,8 +19,13 @@ async function main(): Promise<void> {
       process.exitCode = await runUser(args);
       break;
     }
+    case 'client': {
+      const { runClient } = await import('./client.js');
+      process.exitCode = await runClient(args);
+      break;
+    }
     default:
-      process.stderr.write(`Usage: helix [serve] | helix import <file|dir|-> [--url URL | --direct] | helix user add <username> --role R\n`);
+      process.stderr.write(`Usage: helix [serve] | helix import <file|dir|-> [--url URL | --direct] | helix user add <username> --role R | helix client add <name> …\n`);
       process.exitCode = 2;
   }
 }

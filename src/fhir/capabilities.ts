@@ -5,6 +5,7 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import { operations } from '../operations/registry.js';
 import { compositeValueType } from '../search/composite.js';
 import { SUPPORTED_MODIFIERS, UNINDEXED } from '../search/parse.js';
+import { capabilitySecurity } from '../smart/discovery.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './types.js';
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
@@ -51,6 +52,8 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
     rest: [
       {
         mode: 'server',
+        // Advertised whenever the authorization server runs, so clients can discover it even in dev mode.
+        security: capabilitySecurity(ctx.config.authIssuer),
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
         operation: operations.filter((o) => o.system).map((o) => ({ name: o.name, definition: o.definition })),

@@ -34,6 +34,8 @@ function error(status: number, code: IssueCode, diagnostics: string, expression?
 export const badRequest = (msg: string, expression?: string[]): FhirError => error(400, 'invalid', msg, expression);
 /** 400 with code 'structure' (unparseable body). */
 export const badStructure = (msg: string): FhirError => error(400, 'structure', msg);
+/** 403 when the caller's access token does not allow the interaction. */
+export const forbidden = (msg: string): FhirError => error(403, 'forbidden', msg);
 /** 404 for an unknown resource or route. */
 export const notFound = (msg: string): FhirError => error(404, 'not-found', msg);
 /** 405 for an interaction the route does not support. */
@@ -52,6 +54,11 @@ export const tooLarge = (msg: string): FhirError => error(413, 'too-costly', msg
 export const unsupportedMediaType = (msg: string): FhirError => error(415, 'not-supported', msg);
 /** 422 for resources that violate business rules or profiles. */
 export const unprocessable = (issues: Issue[]): FhirError => new FhirError(422, issues);
+/** 401 for a missing or invalid access token, with the RFC 6750 challenge. */
+export const unauthorized = (msg: string, error: 'invalid_request' | 'invalid_token'): FhirError =>
+  new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: msg }], {
+    'WWW-Authenticate': `Bearer realm="helix", error="${error}", error_description="${msg.replace(/["\\]/g, '')}"`,
+  });
 /** 500 for failures that are the server's fault; never for bad input. */
 export const internalError = (msg: string): FhirError => error(500, 'exception', msg);
 

@@ -5,6 +5,8 @@ import { countHistory, listHistory, type HistoryCursor } from '../storage/histor
 import { bundleText, linkWith, type EntryPart } from './bundle.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
 import { dateRange, formatInstant } from '../search/values.js';
+import { visibilitySql } from '../search/restrict.js';
+import { binder } from '../search/sql.js';
 
 /** Lists versions of one resource, one type, or the whole system. */
 export async function history(
@@ -17,8 +19,9 @@ export async function history(
   const count = Math.min(countRaw === null ? ctx.config.defaultCount : Number(countRaw), ctx.config.maxCount);
   const after = decodeCursor(req.query.get('_cursor'));
 
-  const { entries, more } = await listHistory(s.q, { resourceType, id, since, at, count, after });
-  const total = after || at ? undefined : await countHistory(s.q, { resourceType, id, since });
+  const visible = visibleVersions(ctx, resourceType, id);
+  const { entries, more } = await listHistory(s.q, { resourceType, id, since, at, count, after, visible });
+  const total = after || at ? undefined : await countHistory(s.q, { resourceType, id, since, visible });
   const self = [ctx.config.baseUrl, resourceType, id, '_history'].filter(Boolean).join('/');
   const link = [{ relation: 'self', url: linkWith(self, req.query, '_cursor', after ? req.query.get('_cursor') ?? undefined : undefined) }];
   const last = entries[entries.length - 1];
@@ -40,6 +43,16 @@ export async function history(
     };
   });
   return { status: 200, headers: {}, text: bundleText({ type: 'history', ...(total !== undefined ? { total } : {}), link }, parts) };
+}
+
+/**
+ * Under an access token, only versions of resources whose current version the caller may read
+ * (one resource) or search (a type, the system); index rows exist for current versions only.
+ */
+function visibleVersions(ctx: FhirContext, resourceType?: string, id?: string): ((params: unknown[]) => string | undefined) | undefined {
+  const policy = ctx.rowAccess;
+  if (!policy) return undefined;
+  return (params) => visibilitySql(ctx.defs, ctx.config.baseUrl, policy, id ? 'r' : 's', resourceType, 'r', binder(ctx.defs, params));
 }
 
 function instantParam(value: string | null, name: string, end: 'low' | 'high' = 'low'): string | undefined {

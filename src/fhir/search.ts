@@ -4,8 +4,7 @@
 // `Prefer: handling=strict` and reported in an OperationOutcome entry otherwise.
 import { loadIncludes } from '../search/includes.js';
 import { parseSearch, parseSystemSearch, type SearchRequest } from '../search/parse.js';
-import { runSearch } from '../search/search.js';
-import { binder } from '../search/sql.js';
+import { runSearch, searchBinder } from '../search/search.js';
 import { bundleText, linkWith, type EntryPart } from './bundle.js';
 import { badRequest, type Issue, operationOutcome } from './errors.js';
 import { parsePrefer } from './prefer.js';
@@ -51,7 +50,7 @@ async function searchBundle(
     }
   }
   if (search.summary !== 'count' && (search.include.length || search.revinclude.length)) {
-    const { included, capped } = await loadIncludes(s.q, () => binder(ctx.defs), search.include, search.revinclude, page.matches, ctx.config.maxCount);
+    const { included, capped } = await loadIncludes(s.q, () => searchBinder(ctx), search.include, search.revinclude, page.matches, ctx.config.maxCount);
     for (const m of included) {
       entries.push({
         fullUrl: `${ctx.config.baseUrl}/${m.resourceType}/${m.id}`,

@@ -10,6 +10,7 @@ import { commitCreates, prepareCreate } from './create.js';
 import { bundleText, type EntryPart } from './bundle.js';
 import { planTransaction, type PlannedEntry } from './transaction-plan.js';
 import { transactionSession, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse, type Session } from './types.js';
+import { refusedCreate, requireCreate } from '../smart/enforce.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
@@ -24,6 +25,7 @@ export async function transactionOrBatch(ctx: FhirContext, s: Session, req: Fhir
   entries.forEach(checkEntry);
   const representation = parsePrefer(req.headers.prefer).return === 'representation';
   if (bundle.type === 'batch') return batch(ctx, s, req, entries, representation);
+  const auth = req.auth;
 
   const responses = await s.atomically(async (tx) => {
     const session = transactionSession(tx);
@@ -33,8 +35,19 @@ export async function transactionOrBatch(ctx: FhirContext, s: Session, req: Fhir
     // Plain creates are prepared one by one and committed in chunks, one statement per chunk.
     let creates: number[] = [];
     const flush = async (): Promise<void> => {
-      const prepared = creates.map((i) => inEntry(i, plan[i] as PlannedEntry, () => prepareCreate(ctx, entryRequest(req, plan[i] as PlannedEntry), (plan[i] as PlannedEntry).url)));
+      const prepared = creates.map((i) => inEntry(i, plan[i] as PlannedEntry, () => {
+        const p = plan[i] as PlannedEntry;
+        if (auth) requireCreate(ctx, auth, p.url, p.entry.request?.ifNoneExist !== undefined);
+        return prepareCreate(ctx, entryRequest(req, p), p.url);
+      }));
       const done = await commitCreates(ctx, tx, req, prepared);
+      // These creates bypass the router, so they are authorized here, inside the transaction: a
+      // refusal rolls the whole Bundle back.
+      const refused = auth && (await refusedCreate(ctx, tx, auth, prepared.map((p) => p.write)));
+      if (refused) {
+        const i = creates[refused.index] as number;
+        throw entryError(i, plan[i] as PlannedEntry, refused.error);
+      }
       creates.forEach((i, k) => {
         results[i] = done[k] as FhirResponse;
         entries[i] = {};
@@ -49,6 +62,8 @@ export async function transactionOrBatch(ctx: FhirContext, s: Session, req: Fhir
         continue;
       }
       await flush();
+      // A conditional create settled by planning is not routed: it needs the scopes all the same.
+      if (p.resolved && auth) inEntry(i, p, () => requireCreate(ctx, auth, p.url.split('?')[0] as string, true));
       results[i] = p.resolved ?? (await inEntryAsync(i, p, () => route(ctx, session, entryRequest(req, p))));
       // Release the entry's resource as soon as it is written: large Bundles stay within memory.
       entries[i] = {};
@@ -130,6 +145,9 @@ function entryRequest(outer: FhirRequest, p: PlannedEntry): FhirRequest {
       ifNoneExist: r.ifNoneExist,
       prefer: outer.headers.prefer,
     },
+    // Each entry is authorized as the Bundle's caller.
+    ...(outer.auth ? { auth: outer.auth } : {}),
+    ...(outer.source ? { source: outer.source } : {}),
   };
 }
 

@@ -3,8 +3,10 @@
 // request takes.
 import type { Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config.js';
+import type { Authorization, RequestSource } from '../smart/access.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { IndexExtractor } from '../search/extract.js';
+import type { AccessPolicy } from '../search/restrict.js';
 import type { Validator } from '../validation/validator.js';
 import { coalesce } from '../storage/coalesce.js';
 import type { StatisticsKeeper } from '../storage/statistics.js';
@@ -26,6 +28,10 @@ export interface FhirRequest {
   contentType?: string;
   /** Id for a create, chosen in advance by the transaction interaction (fullUrl resolution). */
   assignedId?: string;
+  /** The caller's access token, validated; absent when authorization is off (src/smart/access.ts). */
+  auth?: Authorization;
+  /** Client address and agent, for the audit trail. */
+  source?: RequestSource;
 }
 
 /** The request headers the FHIR interactions look at. */
@@ -61,6 +67,12 @@ export interface FhirContext {
   reindex: { nudge(): void };
   /** Clock, injectable for tests. */
   now(): Date;
+  /**
+   * The caller's row-level access, on the per-request context that src/smart/enforce.ts derives
+   * for an authorized request: every search, include, history and $everything statement run
+   * under this context is confined to the rows it allows. Absent when authorization is off.
+   */
+  rowAccess?: AccessPolicy;
 }
 
 /** Where SQL goes for one request: the pool, or the enclosing Bundle transaction. */

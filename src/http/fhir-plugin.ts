@@ -1,7 +1,9 @@
 // The FHIR REST API over HTTP (http.html): parses bodies and headers into a FhirRequest, hands it
 // to the router, and writes the FhirResponse. Every error leaves here as an OperationOutcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { asFhirError, badRequest, badStructure, FhirError, notAcceptable, operationOutcome, tooLarge, unsupportedMediaType } from '../fhir/errors.js';
+import { asFhirError, badRequest, badStructure, FhirError, notAcceptable, operationOutcome, tooLarge, unauthorized, unsupportedMediaType } from '../fhir/errors.js';
+import { auditEntryFor, type AuditTrail } from '../smart/audit.js';
+import type { BearerValidator } from '../smart/bearer.js';
 import { route } from '../fhir/router.js';
 import { fhirJsonToXml, fhirXmlToJson } from '../fhir/xml.js';
 import { type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse } from '../fhir/types.js';
@@ -20,9 +22,19 @@ type Format = 'json' | 'xml';
 const formats = new WeakMap<FastifyRequest, Format>();
 const METHODS = new Set<FhirMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Registers the FHIR API under `mountPath` (e.g. `/fhir`). */
-export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext; mountPath: string; metrics: HttpMetrics }): Promise<void> {
-  const { ctx, mountPath, metrics } = opts;
+// Headers a browser-based SMART app may read from cross-origin responses.
+const EXPOSED = 'Location, Content-Location, ETag, Last-Modified, X-Request-Id, WWW-Authenticate';
+
+/**
+ * Registers the FHIR API under `mountPath` (e.g. `/fhir`). With `bearer`, every request except the
+ * CapabilityStatement needs a valid SMART access token (RFC 6750), and the FHIR layer enforces it.
+ * With `audit`, every request touching patient data is in the audit trail before its response is
+ * sent: if the audit row cannot be committed, the client gets a 500 instead of the data.
+ */
+export async function fhirPlugin(
+  app: FastifyInstance, opts: { ctx: FhirContext; mountPath: string; metrics: HttpMetrics; bearer?: BearerValidator; audit?: AuditTrail },
+): Promise<void> {
+  const { ctx, mountPath, metrics, bearer, audit } = opts;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
@@ -59,8 +71,19 @@ export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext;
   });
 
   // Negotiated before the body is parsed, so that parse errors answer in the client's format too.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.headers.origin) {
+      reply.header('Access-Control-Allow-Origin', req.headers.origin).header('Vary', 'Origin').header('Access-Control-Expose-Headers', EXPOSED);
+    }
     formats.set(req, negotiate(req));
+  });
+  // CORS preflight (SMART apps in browsers): the FHIR API answers any origin; tokens, not cookies, authorize.
+  app.options(`${mountPath}/*`, async (req, reply) => {
+    reply.code(204)
+      .header('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, PATCH, DELETE')
+      .header('Access-Control-Allow-Headers', String(req.headers['access-control-request-headers'] ?? 'Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Match, If-None-Exist, If-Modified-Since'))
+      .header('Access-Control-Max-Age', '600');
+    return reply.send();
   });
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -68,6 +91,16 @@ export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext;
     if (!METHODS.has(method)) throw new FhirError(405, [{ severity: 'error', code: 'not-supported', diagnostics: `Method ${req.method} is not supported` }]);
     const url = new URL(req.url, 'http://x');
     const path = url.pathname.slice(mountPath.length).replace(/^\/+/, '');
+    const source = { ip: req.ip, ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}), requestId: req.id };
+    let auth;
+    if (bearer && !(path === 'metadata' && (method === 'GET' || method === 'HEAD'))) {
+      const found = await bearer.validate(header(req, 'authorization'));
+      if ('error' in found) {
+        await audit?.recordFailure({ kind: 'token', reason: found.error, status: 401, source });
+        throw unauthorized(found.description, found.error);
+      }
+      auth = found;
+    }
     const fhirReq: FhirRequest = {
       method,
       path,
@@ -81,8 +114,22 @@ export async function fhirPlugin(app: FastifyInstance, opts: { ctx: FhirContext;
       },
       body: req.body,
       contentType: header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase(),
+      ...(auth ? { auth } : {}),
+      source,
     };
-    await sendResponse(reply, req, await route(ctx, ctx.pool, fhirReq));
+    let res: FhirResponse;
+    try {
+      res = await route(ctx, ctx.pool, fhirReq);
+    } catch (err) {
+      if (!audit) throw err;
+      const failed = toFhirError(err);
+      const entry = auditEntryFor(fhirReq, { status: failed.status, headers: failed.headers });
+      if (entry) await audit.record(entry);
+      throw failed;
+    }
+    const entry = audit && auditEntryFor(fhirReq, res);
+    if (entry) await audit?.record(entry);
+    await sendResponse(reply, req, res);
   };
   app.addHook('onResponse', async (req, reply) => {
     const path = (req.url.split('?')[0] ?? '').slice(mountPath.length).replace(/^\/+/, '');

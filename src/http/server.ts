@@ -4,11 +4,26 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { FhirContext } from '../fhir/types.js';
+import type { AuditTrail } from '../smart/audit.js';
+import type { AuthServer } from '../smart/auth-server.js';
+import type { BearerValidator } from '../smart/bearer.js';
+import type { LoginFailure } from '../smart/interactions.js';
+import { authPlugin } from './auth-plugin.js';
 import { fhirPlugin } from './fhir-plugin.js';
 import { createHttpMetrics } from './metrics.js';
 
+/** The authorization server's parts the HTTP layer serves and enforces. */
+export interface HttpAuth {
+  server: AuthServer;
+  bearer: BearerValidator;
+  ticketKey: string;
+  /** The audit trail of FHIR requests, login and token failures (kept when authorization is on). */
+  audit?: AuditTrail;
+  onLoginFailure?: (failure: LoginFailure) => Promise<void>;
+}
+
 /** Builds (but does not start) the HTTP server for a FHIR context. */
-export async function buildHttpServer(ctx: FhirContext): Promise<FastifyInstance> {
+export async function buildHttpServer(ctx: FhirContext, auth: HttpAuth): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: ctx.config.bodyLimit,
     logger: {
@@ -43,6 +58,10 @@ export async function buildHttpServer(ctx: FhirContext): Promise<FastifyInstance
     reply.header('Content-Type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  await app.register(fhirPlugin, { ctx, mountPath, metrics });
+  await app.register(authPlugin, {
+    auth: auth.server, db: ctx.db, bearer: auth.bearer, fhirMountPath: mountPath, ticketKey: auth.ticketKey,
+    ...(auth.onLoginFailure ? { onLoginFailure: auth.onLoginFailure } : {}),
+  });
+  await app.register(fhirPlugin, { ctx, mountPath, metrics, ...(ctx.config.auth ? { bearer: auth.bearer, ...(auth.audit ? { audit: auth.audit } : {}) } : {}) });
   return app;
 }

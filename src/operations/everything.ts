@@ -1,9 +1,12 @@
 // Patient/[id]/$everything — http://hl7.org/fhir/R4/patient-operation-everything.html: the patient,
 // every resource in its compartment, and the resources those refer to (practitioners,
 // organizations, medications…), paged by a keyset cursor; `_since`, `_type` and `_count` apply.
+// Under an access token both parts are confined like a search and its includes.
 import { bundleText, linkWith, type EntryPart } from '../fhir/bundle.js';
 import { badRequest, notFound } from '../fhir/errors.js';
 import { readCurrent } from '../storage/resource-store.js';
+import { searchBinder } from '../search/search.js';
+import type { Binder } from '../search/sql.js';
 import { dateRange, formatInstant } from '../search/values.js';
 import type { OperationDefinitionEntry } from './registry.js';
 
@@ -33,31 +36,23 @@ export const everythingOperation: OperationDefinitionEntry = {
     const cursor = req.query.get('_cursor');
     if (cursor !== null && !/^\d{1,19}$/.test(cursor)) throw badRequest('Invalid _cursor: use the next link the server returned');
 
-    const params: unknown[] = [];
-    const p = (v: unknown): string => `$${params.push(v)}`;
+    const b = searchBinder(ctx);
     const where = [
       'NOT r.deleted',
-      `r.rid IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = 'Patient' AND m.comp_id = ${p(id)})`,
+      `r.rid IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = 'Patient' AND m.comp_id = ${b.bind(id)})`,
     ];
-    if (types) where.push(`r.res_type = ANY(${p(types)}::text[])`);
-    if (since) where.push(`r.last_updated >= ${p(formatInstant(since.low))}::timestamptz`);
-    if (cursor) where.push(`r.rid > ${p(cursor)}::bigint`);
+    if (types) where.push(`r.res_type = ANY(${b.bind(types)}::text[])`);
+    if (since) where.push(`r.last_updated >= ${b.bind(formatInstant(since.low))}::timestamptz`);
+    if (cursor) where.push(`r.rid > ${b.bind(cursor)}::bigint`);
+    const members = b.visible?.('s', types, 'r');
+    if (members) where.push(members);
     const rows = await s.q.query<Row>(
-      `SELECT r.rid::text AS rid, r.res_type, r.id, r.content FROM resources r WHERE ${where.join(' AND ')} ORDER BY r.rid LIMIT ${p(count + 1)}`,
-      params,
+      `SELECT r.rid::text AS rid, r.res_type, r.id, r.content FROM resources r WHERE ${where.join(' AND ')} ORDER BY r.rid LIMIT ${b.bind(count + 1)}`,
+      b.params,
     );
     const page = rows.slice(0, count);
     // Resources the page refers to that live outside the compartment (Practitioner, Organization…).
-    const referenced = page.length
-      ? await s.q.query<Row>(
-          `SELECT r.rid::text AS rid, r.res_type, r.id, r.content FROM resources r
-           WHERE NOT r.deleted AND (r.res_type, r.id) IN (
-             SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.rid = ANY($1::bigint[]) AND x.target_type IS NOT NULL)
-           AND r.rid NOT IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = 'Patient' AND m.comp_id = $2)
-           ${types ? 'AND r.res_type = ANY($3::text[])' : ''}`,
-          types ? [page.map((r) => r.rid), id, types] : [page.map((r) => r.rid), id],
-        )
-      : [];
+    const referenced = page.length ? await s.q.query<Row>(...referencedQuery(searchBinder(ctx), page.map((r) => r.rid), id, types)) : [];
     const entry = (r: Row, mode: string): EntryPart => ({
       fullUrl: `${ctx.config.baseUrl}/${r.res_type}/${r.id}`, resourceText: r.content, extra: { search: { mode } },
     });
@@ -69,3 +64,17 @@ export const everythingOperation: OperationDefinitionEntry = {
     return { status: 200, headers: {}, text: bundleText({ type: 'searchset', link }, entries) };
   },
 };
+
+/** The resources outside the compartment that the page's resources refer to, as SQL and parameters. */
+function referencedQuery(b: Binder, rids: string[], id: string, types: string[] | undefined): [string, unknown[]] {
+  const where = [
+    'NOT r.deleted',
+    `(r.res_type, r.id) IN (SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.rid = ANY(${b.bind(rids)}::bigint[]) AND x.target_type IS NOT NULL)`,
+    `r.rid NOT IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = 'Patient' AND m.comp_id = ${b.bind(id)})`,
+  ];
+  if (types) where.push(`r.res_type = ANY(${b.bind(types)}::text[])`);
+  // Like _include: only what the caller could read one by one.
+  const visible = b.visible?.('r', types, 'r');
+  if (visible) where.push(visible);
+  return [`SELECT r.rid::text AS rid, r.res_type, r.id, r.content FROM resources r WHERE ${where.join(' AND ')}`, b.params];
+}

@@ -14,17 +14,24 @@ function sourceScope(spec: IncludeSpec, b: Binder): string {
   return spec.param === '*' ? `x.res_type = ${b.bind(spec.source)}` : scopeSql(b, spec.source, spec.param);
 }
 
+// Under an access token, included resources are those the caller could read one by one; the
+// others are left out silently, as if they did not exist (src/search/restrict.ts).
+function visibleSql(b: Binder, types: string | undefined): string {
+  const visible = b.visible?.('r', types, 'r');
+  return visible ? ` AND ${visible}` : '';
+}
+
 function includeSql(spec: IncludeSpec, b: Binder, rids: string): string {
   return `SELECT ${COLUMNS} FROM resources r WHERE NOT r.deleted AND (r.res_type, r.id) IN (
     SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.rid = ANY(${rids}::bigint[]) AND ${sourceScope(spec, b)}
-      ${spec.target ? `AND x.target_type = ${b.bind(spec.target)}` : 'AND x.target_type IS NOT NULL'})`;
+      ${spec.target ? `AND x.target_type = ${b.bind(spec.target)}` : 'AND x.target_type IS NOT NULL'})${visibleSql(b, spec.target)}`;
 }
 
 function revincludeSql(spec: IncludeSpec, b: Binder, types: string, ids: string): string {
   return `SELECT ${COLUMNS} FROM resources r WHERE NOT r.deleted AND r.res_type = ${b.bind(spec.source)} AND r.rid IN (
     SELECT x.rid FROM idx_reference x JOIN unnest(${ids}::text[], ${types}::text[]) AS t(id, type)
       ON x.target_id = t.id AND x.target_type = t.type
-    WHERE ${sourceScope(spec, b)})`;
+    WHERE ${sourceScope(spec, b)})${visibleSql(b, spec.source)}`;
 }
 
 /** Loads the included resources for a page of matches; `capped` says the cap applied. */

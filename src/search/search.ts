@@ -7,6 +7,7 @@ import type { FhirContext } from '../fhir/types.js';
 import { resourceColumns, toStored, type ResourceRow, type StoredResource } from '../storage/resource-store.js';
 import { parseSearch, type Filter, type SearchRequest } from './parse.js';
 import { afterCursor, orderBy, sortColumns } from './sort.js';
+import { confine } from './restrict.js';
 import { binder, Binder, filterSql, indexMatch, matchTable, onRidOnly, typeIs, type IndexMatch } from './sql.js';
 import { resolveTerminology } from './terminology.js';
 
@@ -29,7 +30,14 @@ function whereClause(ctx: FhirContext, req: SearchRequest, b: Binder, driver?: D
     preds.push(`(r.rid IN (SELECT m.rid FROM idx_compartment m WHERE m.comp_type = ${b.bind(type)} AND m.comp_id = ${b.bind(id)}))`);
   }
   for (const f of req.filters) if (!driver?.handled.includes(f)) preds.push(filterSql(f, types, b, ctx.config.baseUrl));
+  const visible = b.visible?.('s', types, 'r');
+  if (visible) preds.push(visible);
   return preds.join(' AND ');
+}
+
+/** A binder for one search statement: confined to the caller's access when there is one. */
+export function searchBinder(ctx: FhirContext): Binder {
+  return confine(ctx.defs, ctx.config.baseUrl, ctx.rowAccess, binder(ctx.defs));
 }
 
 /**
@@ -85,7 +93,7 @@ function withTests(ctx: FhirContext, req: SearchRequest, b: Binder, d: Driver): 
 /** Runs one page of a search. */
 export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<SearchPage> {
   await resolveTerminology(ctx, q, req);
-  const b = binder(ctx.defs);
+  const b = searchBinder(ctx);
   const order = sortColumns(req.sort, b, req.resourceTypes ?? req.resourceType);
   // Only the default order (by rid) can be walked off an index in rid order.
   const driver = order.length === 1 ? pickDriver(ctx, req, b) : undefined;
@@ -123,10 +131,11 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
 /** Counts every match of a search. */
 export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
   await resolveTerminology(ctx, q, req);
-  const b = binder(ctx.defs);
-  // One indexed filter and nothing else: count its index rows without touching the resources
-  // (deleted resources keep no index rows, and index rows carry the type).
-  const only = !req.compartment && req.filters.length === 1 ? req.filters[0] : undefined;
+  const b = searchBinder(ctx);
+  // One indexed filter and nothing else (no compartment, no access restriction): count its index
+  // rows without touching the resources (deleted resources keep no index rows, and index rows
+  // carry the type).
+  const only = !req.compartment && !ctx.rowAccess && req.filters.length === 1 ? req.filters[0] : undefined;
   const m = only && indexMatch(only, req.resourceTypes ?? req.resourceType, b, ctx.config.baseUrl);
   const sql = m
     ? `SELECT count(DISTINCT x.rid)::text AS n FROM ${m.table} x WHERE ${m.where}`
@@ -141,7 +150,7 @@ export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchReq
  */
 export async function estimateSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
   await resolveTerminology(ctx, q, req);
-  const b = binder(ctx.defs);
+  const b = searchBinder(ctx);
   const rows = await q.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resources r WHERE ${whereClause(ctx, req, b)}`, b.params);
   const raw = rows[0]?.['QUERY PLAN'];
   const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan?: { 'Plan Rows'?: unknown } }[] | undefined;

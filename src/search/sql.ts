@@ -8,15 +8,29 @@ import { needsTerminology } from './code-set.js';
 import { toCanonical, UCUM_SYSTEM } from './ucum.js';
 import { dateRange, decimalRange, formatInstant, normalizeString } from './values.js';
 
-/** A binder that knows the storage aliases of the server's definitions. */
-export function binder(defs: FhirDefinitions): Binder {
-  return new Binder((type, code) => storageAliases(defs, type).get(code));
+/** A binder that knows the storage aliases of the server's definitions (appending to `params` when given). */
+export function binder(defs: FhirDefinitions, params: unknown[] = []): Binder {
+  return new Binder((type, code) => storageAliases(defs, type).get(code), params);
 }
+
+/**
+ * Row-level access (src/search/restrict.ts): the predicate a row aliased `alias` of the given
+ * type(s) (undefined: any type) must meet to be used with permission `r` (read, include) or `s`
+ * (search), or undefined when every such row may be used.
+ */
+export type Visibility = (permission: 'r' | 's', resourceType: string | readonly string[] | undefined, alias: string) => string | undefined;
 
 /** Collects bind parameters and hands back their placeholders; knows the storage aliases. */
 export class Binder {
-  readonly params: unknown[] = [];
-  constructor(readonly aliasOf: (resourceType: string, code: string) => StorageAlias | undefined = () => undefined) {}
+  /**
+   * Set when the caller's access is restricted: nested subqueries over other resources (chains,
+   * _has, _list) apply it too, so that they cannot test rows the caller may not see.
+   */
+  visible?: Visibility;
+  constructor(
+    readonly aliasOf: (resourceType: string, code: string) => StorageAlias | undefined = () => undefined,
+    readonly params: unknown[] = [],
+  ) {}
   /** Adds a value; returns its `$n`. */
   bind(value: unknown): string {
     return `$${this.params.push(value)}`;
@@ -45,8 +59,9 @@ export function filterSql(f: Filter, resourceType: string | string[], b: Binder,
   if (f.code === '_id') return idSql(f, b, r);
   if (f.code === '_list') {
     // search.html#list: the resources a List refers to in its entries.
+    const visible = b.visible?.('s', 'List', 'l');
     return `(${r}.res_type, ${r}.id) IN (SELECT x.target_type, x.target_id FROM idx_reference x JOIN resources l ON l.rid = x.rid
-      WHERE l.res_type = 'List' AND NOT l.deleted AND l.id = ANY(${b.bind(f.values)}::text[]) AND x.res_type = 'List' AND x.param = 'item')`;
+      WHERE l.res_type = 'List' AND NOT l.deleted AND l.id = ANY(${b.bind(f.values)}::text[]) AND x.res_type = 'List' AND x.param = 'item'${visible ? ` AND ${visible}` : ''})`;
   }
   if (f.code === '_content' || f.code === '_text') {
     // Full-text search (search.html#content): the whole resource, or only its narrative. It scans
@@ -163,8 +178,10 @@ function chainMatch(f: Filter, resourceType: string | string[], b: Binder, baseU
   const c = `c${depth}`;
   const targets = (f.chain ?? []).map((t) => {
     const inner = filterSql(t.filter, t.resourceType, b, baseUrl, c, depth + 1);
+    // A chain tests its targets' values: only targets the caller may search, or it is an oracle.
+    const visible = b.visible?.('s', t.resourceType, c);
     const type = b.bind(t.resourceType);
-    return `(x.target_type = ${type} AND x.target_id IN (SELECT ${c}.id FROM resources ${c} WHERE ${c}.res_type = ${type} AND NOT ${c}.deleted AND ${inner}))`;
+    return `(x.target_type = ${type} AND x.target_id IN (SELECT ${c}.id FROM resources ${c} WHERE ${c}.res_type = ${type} AND NOT ${c}.deleted AND ${inner}${visible ? ` AND ${visible}` : ''}))`;
   });
   return `${scopeSql(b, resourceType, f.code)} AND (${targets.join(' OR ')})`;
 }
@@ -173,14 +190,16 @@ function chainMatch(f: Filter, resourceType: string | string[], b: Binder, baseU
 function hasSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: string, r: string, depth: number): string {
   const has = f.has as NonNullable<Filter['has']>;
   const scope = `${scopeSql(b, has.resourceType, has.param)} AND ${typeIs('x.target_type', resourceType, b)}`;
-  if (onRidOnly(has.filter)) {
+  const h = `h${depth}`;
+  // Like a chain, _has may only test referring resources the caller may search.
+  const visible = b.visible?.('s', has.resourceType, h);
+  if (!visible && onRidOnly(has.filter)) {
     // Tested on the referring resource's index rows alone: deleted resources keep none.
     return `${r}.id IN (SELECT x.target_id FROM idx_reference x WHERE ${scope} AND ${filterSql(has.filter, has.resourceType, b, baseUrl, 'x', depth + 1)})`;
   }
-  const h = `h${depth}`;
   const inner = filterSql(has.filter, has.resourceType, b, baseUrl, h, depth + 1);
   return `${r}.id IN (SELECT x.target_id FROM idx_reference x JOIN resources ${h} ON ${h}.rid = x.rid
-    WHERE ${scope} AND NOT ${h}.deleted AND ${inner})`;
+    WHERE ${scope} AND NOT ${h}.deleted AND ${inner}${visible ? ` AND ${visible}` : ''})`;
 }
 
 function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string {

@@ -76,6 +76,17 @@ export async function findUser(q: Queryable, username: string): Promise<User | u
   return rows[0] && toUser(rows[0]);
 }
 
+/** Every user, by username (for the admin API). */
+export async function listUsers(q: Queryable): Promise<User[]> {
+  return (await q.query<Row>(`SELECT ${COLUMNS} FROM auth_users ORDER BY username`)).map(toUser);
+}
+
+/** One user by id (the OpenID `sub`), or undefined. */
+export async function findUserById(q: Queryable, id: string): Promise<User | undefined> {
+  const rows = await q.query<Row>(`SELECT ${COLUMNS} FROM auth_users WHERE id = $1`, [id]);
+  return rows[0] && toUser(rows[0]);
+}
+
 /** The outcome of a password check. */
 export type LoginResult =
   | { ok: true; user: User; mfaRequired: boolean }

@@ -24,6 +24,11 @@ export interface HistoryQuery {
   count: number;
   /** Continue after this position (from a previous page's `next`). */
   after?: HistoryCursor;
+  /**
+   * Row-level access: a predicate on the current row `r` of a resource, binding into `params`;
+   * only versions of resources whose current row meets it are listed (src/search/restrict.ts).
+   */
+  visible?: (params: unknown[]) => string | undefined;
 }
 
 /** Position in the history order (last_updated desc, rid desc, version desc). */
@@ -32,8 +37,9 @@ export interface HistoryCursor { ms: number; rid: string; version: number }
 interface Row { rid: string; res_type: string; id: string; version: number; method: string; content: string | null; lu_ms: number }
 
 /** Filters shared by both halves of history: current rows (`resources`) and earlier versions. */
-function versionFilters(h: Omit<HistoryQuery, 'count' | 'after'>, p: (v: unknown) => string, alias: string): string[] {
+function versionFilters(h: Omit<HistoryQuery, 'count' | 'after' | 'visible'>, p: (v: unknown) => string, alias: string, visible?: string): string[] {
   const where: string[] = [];
+  if (visible) where.push(`${alias}.rid IN (SELECT r.rid FROM resources r WHERE ${visible})`);
   if (h.resourceType && h.id) {
     where.push(`${alias}.rid = (SELECT rid FROM resources WHERE res_type = ${p(h.resourceType)} AND id = ${p(h.id)})`);
   } else if (h.resourceType) {
@@ -47,9 +53,10 @@ function versionFilters(h: Omit<HistoryQuery, 'count' | 'after'>, p: (v: unknown
 const VERSION_COLUMNS = 'rid, res_type, id, version, method, content, last_updated';
 
 /** Every version matching the filters: the current rows plus the earlier versions. */
-function allVersions(h: Omit<HistoryQuery, 'count' | 'after'>, p: (v: unknown) => string): string {
+function allVersions(h: Omit<HistoryQuery, 'count' | 'after'>, params: unknown[], p: (v: unknown) => string): string {
+  const visible = h.visible?.(params);
   const clause = (alias: string): string => {
-    const where = versionFilters(h, p, alias);
+    const where = versionFilters(h, p, alias, visible);
     return where.length ? `WHERE ${where.join(' AND ')}` : '';
   };
   return `(SELECT ${VERSION_COLUMNS} FROM resources c ${clause('c')}
@@ -72,7 +79,7 @@ export async function listHistory(q: Queryable, h: HistoryQuery): Promise<{ entr
   }
   const sql = `SELECT v.rid::text AS rid, v.res_type, v.id, v.version, v.method, v.content,
       (extract(epoch from v.last_updated) * 1000)::float8 AS lu_ms
-    FROM ${allVersions(h, p)} v ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    FROM ${allVersions(h, params, p)} v ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
     ORDER BY v.last_updated DESC, v.rid DESC, v.version DESC LIMIT ${p(h.count + 1)}`;
   const rows = await q.query<Row>(sql, params);
   const more = rows.length > h.count;
@@ -94,6 +101,6 @@ export async function listHistory(q: Queryable, h: HistoryQuery): Promise<{ entr
 export async function countHistory(q: Queryable, h: Omit<HistoryQuery, 'count' | 'after' | 'at'>): Promise<number> {
   const params: unknown[] = [];
   const p = (v: unknown): string => `$${params.push(v)}`;
-  const rows = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${allVersions(h, p)} v`, params);
+  const rows = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${allVersions(h, params, p)} v`, params);
   return Number(rows[0]?.n ?? 0);
 }
