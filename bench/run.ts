@@ -2,7 +2,7 @@
 // and update at concurrency 16; Synthea transaction ingestion; and the raw `pg` limit for the same
 // writes on the same database. Prints a table and writes bench/results/latest.json.
 // Options: --seconds N (per load phase, 15), --warmup N (3), --bundles N (per Synthea mode, 20),
-// --synthea-seconds N (per Synthea mode, 40), --phases create,raw,read,update,synthea (all),
+// --synthea-seconds N (per Synthea mode, 40), --phases create,raw,read,auth,update,synthea (all),
 // --profile (CPU profile of the server, summarised at the end), --keep-db.
 // Opt-in search phase (`--phases search`, see bench/search.ts): fills the database with Synthea copies
 // up to --search-resources N (1000000; skipped when it already holds N), then measures the search
@@ -14,6 +14,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchTokens } from './auth.js';
 import { benchClient } from './http-client.js';
 import { runLoad, type LoadResult } from './load.js';
 import { summariseProfile } from './profile.js';
@@ -36,7 +37,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '3' },
     bundles: { type: 'string', default: '20' },
     'synthea-seconds': { type: 'string', default: '40' },
-    phases: { type: 'string', default: 'create,raw,read,update,synthea' },
+    phases: { type: 'string', default: 'create,raw,read,auth,update,synthea' },
     profile: { type: 'boolean', default: false },
     'keep-db': { type: 'boolean', default: false },
     'search-resources': { type: 'string', default: '1000000' },
@@ -101,7 +102,7 @@ try {
   };
 
   // The warm-up serves the Observation phases; a search-only run skips it.
-  const warm = ['create', 'raw', 'read', 'update'].some((p) => phases.has(p));
+  const warm = ['create', 'raw', 'read', 'auth', 'update'].some((p) => phases.has(p));
   if (warm) {
     log('warm-up');
     await runLoad({ concurrency: CONCURRENCY, seconds: 60, maxOps: BENCH_PATIENTS }, async (i) => {
@@ -128,9 +129,39 @@ try {
     log(`raw insert writes ${raw.indexRowsPerInsert.toFixed(1)} index rows per Observation on average`);
   }
 
+  let readRow: Row | undefined;
   if (phases.has('read')) {
     log(`read: GET Observation/[id], concurrency ${CONCURRENCY}, ${seconds} s`);
-    row('read Observation', 'req/s', await runLoad({ concurrency: CONCURRENCY, seconds }, read), TARGETS.read);
+    readRow = row('read Observation', 'req/s', await runLoad({ concurrency: CONCURRENCY, seconds }, read), TARGETS.read);
+  }
+
+  if (phases.has('auth')) {
+    // A second server on the same database with SMART authorization on; the first one idles.
+    log(`auth: the same reads with SMART tokens (system/ and patient/ scopes), concurrency ${CONCURRENCY}, ${seconds} s each`);
+    const authServer = await startBenchServer(db.url, undefined, true);
+    const authClient = benchClient(authServer.origin, CONCURRENCY);
+    try {
+      const authPath = new URL(authServer.base).pathname;
+      const tokens = await benchTokens(db.url, authServer.base, 'bench-p0');
+      const own = created.filter((c) => c.seq % BENCH_PATIENTS === 0);
+      const readWith = (token: string, ids: { id: string }[]) => async (seq: number): Promise<string | void> => {
+        const target = ids[seq % ids.length] as { id: string };
+        const res = await authClient.send('GET', `${authPath}/Observation/${target.id}`, undefined, { authorization: `Bearer ${token}` });
+        if (res.status !== 200) return `HTTP ${res.status} ${res.body.slice(0, 300)}`;
+      };
+      await runLoad({ concurrency: CONCURRENCY, seconds: Math.min(warmup, 2) }, readWith(tokens.system, created));
+      const system = row('read, auth on (system/ token)', 'req/s', await runLoad({ concurrency: CONCURRENCY, seconds }, readWith(tokens.system, created)));
+      const patient = row('read, auth on (patient/ token)', 'req/s', await runLoad({ concurrency: CONCURRENCY, seconds }, readWith(tokens.patient, own)));
+      if (readRow) {
+        for (const [name, r] of [['system/', system], ['patient/', patient]] as const) {
+          // Target: auth costs less than 10 % of read throughput, i.e. at least 90 % of it remains.
+          rows.push({ phase: `read with auth (${name}) / without`, count: r.count, unit: '%', rate: (100 * r.rate) / readRow.rate, target: 90 });
+        }
+      }
+    } finally {
+      authClient.close();
+      await authServer.stop();
+    }
   }
 
   if (phases.has('update')) {
