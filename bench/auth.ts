@@ -3,8 +3,10 @@
 // (system/Observation.rs: token validation, scope check, audit) and once with a patient-scoped
 // token from the real code flow (patient/Observation.rs: plus the compartment check).
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { openDatabase } from '../src/db/open.js';
+import { auditStream } from '../src/smart/audit-queue.js';
 import { addClient } from '../src/smart/clients.js';
 import { createUser } from '../src/smart/users.js';
 import { authorize, pkce, tokenRequest } from '../test/smart/oauth-client.js';
@@ -51,6 +53,19 @@ export async function benchTokens(databaseUrl: string, base: string, patientId: 
     if (patient.status !== 200 || patient.json.patient !== patientId) throw new Error(`patient token: ${patient.text}`);
     return { system: system.json.access_token, patient: patient.json.access_token, patientId };
   } finally {
+    await db.close();
+  }
+}
+
+/** Deletes the audit stream of the bench database's installation from Redis. */
+export async function dropAuditStream(databaseUrl: string, redisUrl: string): Promise<void> {
+  const db = await openDatabase({ databaseUrl, dataDir: '', dbPoolSize: 1 });
+  const redis = new Redis(redisUrl);
+  try {
+    const rows = await db.query<{ value: string }>(`SELECT value #>> '{}' AS value FROM auth_secrets WHERE name = 'installation-id'`);
+    if (rows[0]) await redis.del(auditStream(rows[0].value));
+  } finally {
+    redis.disconnect();
     await db.close();
   }
 }

@@ -8,7 +8,7 @@ import { loadDefinitions } from './fhir/definitions.js';
 import { poolSession, type FhirContext } from './fhir/types.js';
 import { buildHttpServer } from './http/server.js';
 import { createAuditTrail } from './smart/audit.js';
-import { startAuditMaterializer } from './smart/audit-materializer.js';
+import { auditStream, createAuditQueue } from './smart/audit-queue.js';
 import { createAuthServer } from './smart/auth-server.js';
 import { bearerValidator } from './smart/bearer.js';
 import { modelKey, purgeExpired } from './smart/oidc-adapter.js';
@@ -43,6 +43,8 @@ export async function createHelix(config: Config): Promise<Helix> {
   // Background work reports through the HTTP server's logger, which exists once ctx does.
   let log: ((err: unknown) => void) | undefined;
   const onError = (err: unknown): void => log?.(err);
+  const warnings: string[] = [];
+  let warn = (message: string): void => void warnings.push(message);
   const ctx: FhirContext = {
     config,
     db,
@@ -57,10 +59,15 @@ export async function createHelix(config: Config): Promise<Helix> {
   const bus = await createRevocationBus(config.redisUrl, onError);
   const authServer = await createAuthServer(db, config, (e) => bus.publish({ ...(e.id ? { key: modelKey(e.kind, e.id) } : {}), ...(e.grantId ? { grantId: e.grantId } : {}) }));
   const bearer = bearerValidator(db, config.baseUrl, bus);
-  const ticketKey = (await loadAuthSecrets(db)).cookieKeys[0] as string;
+  const secrets = await loadAuthSecrets(db);
+  const ticketKey = secrets.cookieKeys[0] as string;
   // The audit trail is kept whenever the API is authorized (with authorization off there is no
-  // "who" to record); any instance turns the committed log into AuditEvent resources.
-  const audit = config.auth ? createAuditTrail(db) : undefined;
+  // "who" to record): through the Redis queue when there is Redis, else straight into PostgreSQL.
+  if (config.auth && !config.audit) warn('AUDIT=off: accesses to patient data are not recorded by Helix; the audit trail must be kept in front of it');
+  const auditQueue = config.auth && config.audit && config.redisUrl
+    ? await createAuditQueue(config.redisUrl, db, { onError, onWarning: (message) => warn(message), stream: auditStream(secrets.installationId) })
+    : undefined;
+  const audit = auditQueue ?? (config.auth && config.audit ? createAuditTrail(db) : undefined);
   const http = await buildHttpServer(ctx, {
     server: authServer, bearer, ticketKey,
     ...(audit ? {
@@ -68,16 +75,11 @@ export async function createHelix(config: Config): Promise<Helix> {
       onLoginFailure: (f) => audit.recordFailure({ kind: 'login', username: f.username, reason: f.reason, status: 401, source: { ip: f.ip, ...(f.userAgent ? { userAgent: f.userAgent } : {}) } }),
     } : {}),
   });
-  const auditMaterializer = startAuditMaterializer(db, ctx.extractor, {
-    // A batch holds the embedded database's only connection, so it stays small there.
-    batchSize: db.driver === 'pglite' ? 100 : 500,
-    pollMs: 1_000,
-    onError,
-    onBatch: (r) => ctx.statistics.wrote(r.written),
-  });
   const purge = setInterval(() => void purgeExpired(db).catch(onError), 10 * 60_000);
   purge.unref();
-  log = (err) => http.log.error({ err }, 'background search-index or statistics work failed');
+  log = (err) => http.log.error({ err }, 'background work failed (search index, statistics or audit queue)');
+  warn = (message) => http.log.warn(message);
+  warnings.forEach(warn);
   const sync = startSearchParameterSync(db, defs, { intervalMs: SEARCH_PARAMETER_POLL_MS, onQueued: () => reindex.nudge(), onError });
   const reindex = startReindexRunner(db, ctx.extractor, {
     batchSize: 500,
@@ -94,7 +96,7 @@ export async function createHelix(config: Config): Promise<Helix> {
     async close() {
       await http.close();
       clearInterval(purge);
-      await auditMaterializer.stop();
+      await auditQueue?.stop();
       await bus.close();
       sync.stop();
       await reindex.stop();

@@ -24,6 +24,11 @@ export interface Config {
   workers: number;
   /** SMART authorization enforced on the FHIR API (src/smart/); off only in embedded dev mode by default. */
   auth: boolean;
+  /**
+   * Record every authorized access in the audit trail (on whenever auth is, by default). Off only
+   * where an API gateway in front of Helix keeps the audit trail; Helix warns at start.
+   */
+  audit: boolean;
   /** OAuth 2.0 / OpenID issuer URL of the built-in authorization server; no trailing slash. */
   authIssuer: string;
   /** Static initial access token for RFC 7591 dynamic client registration (else tokens minted by `helix client iat`). */
@@ -63,6 +68,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     profilesDir: env.PROFILES_DIR || undefined,
     workers: int(env.WORKERS, 1, 'WORKERS'),
     auth: flag(env.AUTH, Boolean(env.DATABASE_URL), 'AUTH'),
+    audit: flag(env.AUDIT, true, 'AUDIT'),
     authIssuer: '',
     registrationToken: env.AUTH_REGISTRATION_TOKEN || undefined,
   };

@@ -5,6 +5,7 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import { operations } from '../operations/registry.js';
 import { compositeValueType } from '../search/composite.js';
 import { SUPPORTED_MODIFIERS, UNINDEXED } from '../search/parse.js';
+import { AUDIT_EVENT, auditEventCapability } from '../smart/audit-search.js';
 import { capabilitySecurity } from '../smart/discovery.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './types.js';
 
@@ -37,6 +38,8 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
     operation: operations
       .filter((o) => (o.type || o.instance) && (!o.resourceTypes || o.resourceTypes.includes(type)))
       .map((o) => ({ name: o.name, definition: o.definition })),
+    // Served from the audit log: read-only, with the parameters the log can answer.
+    ...(type === AUDIT_EVENT ? auditEventCapability(ctx) : {}),
   }));
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',

@@ -1,7 +1,8 @@
 // The HTTP-independent FHIR router (http.html#summary): maps a FhirRequest to the interaction
 // module that implements it. Single requests and transaction entries both come through here, and
 // so does authorization: a request carrying an access token is checked (src/smart/enforce.ts)
-// before, around and after its interaction runs.
+// before, around and after its interaction runs. AuditEvent is the one type not stored as
+// resources: it is served from the audit log.
 import { capabilities } from './capabilities.js';
 import { conditionalDelete, deleteResource } from './delete.js';
 import { create } from './create.js';
@@ -17,6 +18,7 @@ import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js
 import { conditionalUpdate, update } from './update.js';
 import { vread } from './vread.js';
 import { invokeOperation } from '../operations/registry.js';
+import { AUDIT_EVENT, auditEventInteraction, refuseAuditEventInSystemSearch } from '../smart/audit-search.js';
 import { enforce } from '../smart/enforce.js';
 
 /** Routes one FHIR request to its interaction. */
@@ -28,10 +30,18 @@ export async function route(ctx: FhirContext, s: Session, req: FhirRequest): Pro
 
 /** Runs a classified interaction. */
 export async function dispatch(ctx: FhirContext, s: Session, req: FhirRequest, i: Interaction): Promise<FhirResponse> {
+  // AuditEvents are rendered from the audit log, not stored (src/smart/audit-search.ts). Here,
+  // after enforcement, so that only callers allowed to read the trail get this far.
+  if ('resourceType' in i && i.resourceType === AUDIT_EVENT) {
+    const res = await auditEventInteraction(ctx, s, req, i);
+    return i.kind === 'read' || i.kind === 'vread' ? shaped(ctx, req, res) : res;
+  }
   switch (i.kind) {
     case 'transaction': return transactionOrBatch(ctx, s, req);
     case 'capabilities': return capabilities(ctx, req);
-    case 'search-system': return searchSystem(ctx, s, req, i.params);
+    case 'search-system':
+      refuseAuditEventInSystemSearch(i.params);
+      return searchSystem(ctx, s, req, i.params);
     case 'history-system': return history(ctx, s, req);
     case 'operation': return invokeOperation(ctx, s, req, i.name, i.target);
     case 'search-type': return searchType(ctx, s, req, i.resourceType, i.params, i.compartment);

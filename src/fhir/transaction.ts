@@ -10,6 +10,7 @@ import { commitCreates, prepareCreate } from './create.js';
 import { bundleText, type EntryPart } from './bundle.js';
 import { planTransaction, type PlannedEntry } from './transaction-plan.js';
 import { transactionSession, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse, type Session } from './types.js';
+import { AUDIT_EVENT } from '../smart/audit-search.js';
 import { refusedCreate, requireCreate } from '../smart/enforce.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -56,7 +57,8 @@ export async function transactionOrBatch(ctx: FhirContext, s: Session, req: Fhir
     };
     for (const i of order) {
       const p = plan[i] as PlannedEntry;
-      if (!p.resolved && p.method === 'POST' && ctx.defs.resourceTypes.has(p.url)) {
+      // AuditEvent is not stored (src/smart/audit-search.ts): its creates are routed, and refused there.
+      if (!p.resolved && p.method === 'POST' && ctx.defs.resourceTypes.has(p.url) && p.url !== AUDIT_EVENT) {
         creates.push(i);
         if (creates.length >= CREATE_CHUNK) await flush();
         continue;

@@ -10,7 +10,7 @@ import type { AccessPolicy } from '../search/restrict.js';
 import type { Validator } from '../validation/validator.js';
 import { coalesce } from '../storage/coalesce.js';
 import type { StatisticsKeeper } from '../storage/statistics.js';
-import { insertResource, insertResources, readCurrent, readCurrentMany, type StoredResource, type VersionWrite } from '../storage/resource-store.js';
+import { insertResource, insertResources, readCompartmentsMany, readCurrent, readCurrentMany, type StoredCompartments, type StoredResource, type VersionWrite } from '../storage/resource-store.js';
 import type { FhirDefinitions } from './definitions.js';
 import { internalError } from './errors.js';
 
@@ -84,6 +84,8 @@ export interface Session {
   readCurrent(resourceType: string, id: string): Promise<StoredResource | undefined>;
   /** Inserts version 1 of a resource whose id the server generated. */
   insertNew(write: VersionWrite): Promise<void>;
+  /** The Patient compartments of a resource's current version (for scope checks), or undefined if it never existed. */
+  compartments(resourceType: string, id: string): Promise<StoredCompartments | undefined>;
 }
 
 /**
@@ -99,10 +101,12 @@ export function poolSession(db: Database): Session {
     await insertResources(db, writes);
     return writes.map(() => undefined);
   }, { maxBatch: 64, maxInFlight: pglite ? 1 : 2 });
+  const compartments = coalesce((keys: { resourceType: string; id: string }[]) => readCompartmentsMany(db, keys), { maxBatch: 64, maxInFlight: pglite ? 1 : 4 });
   return {
     q: db,
     atomically: (fn) => db.transaction(fn),
     readCurrent: (resourceType, id) => read({ resourceType, id }),
+    compartments: (resourceType, id) => compartments({ resourceType, id }),
     insertNew: insert,
   };
 }
@@ -113,6 +117,7 @@ export function transactionSession(tx: Queryable): Session {
     q: tx,
     atomically: (fn) => fn(tx),
     readCurrent: (resourceType, id) => readCurrent(tx, resourceType, id),
+    compartments: async (resourceType, id) => (await readCompartmentsMany(tx, [{ resourceType, id }]))[0],
     insertNew: async (write) => {
       if (!(await insertResource(tx, write))) throw internalError('Generated id collided');
     },

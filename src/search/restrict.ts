@@ -135,6 +135,10 @@ export interface RowCheck {
   grants: boolean[];
 }
 
+const compartmentsSql = `SELECT r.id, r.deleted,
+    array(SELECT m.comp_id FROM idx_compartment m WHERE m.rid = r.rid AND m.comp_type = 'Patient' ORDER BY m.comp_id) AS compartments
+  FROM resources r WHERE r.res_type = $1 AND r.id = ANY($2::text[])`;
+
 /**
  * Checks stored resources of one type against each of `grants`, in one statement; resources
  * that do not exist are absent from the result. With `lock` their rows are locked for the
@@ -143,6 +147,15 @@ export interface RowCheck {
 export async function checkRows(
   defs: FhirDefinitions, baseUrl: string, q: Queryable, grants: readonly RowGrant[], resourceType: string, ids: readonly string[], lock = false,
 ): Promise<Map<string, RowCheck>> {
+  // The common case — a read under patient/ scopes without granular constraints — needs only the
+  // compartments, which one fixed, prepared statement returns; the grants are then decided here.
+  if (!lock && grants.every((g) => !g.query)) {
+    const rows = await q.query<{ id: string; deleted: boolean; compartments: string[] | null }>(compartmentsSql, [resourceType, ids], { prepare: true });
+    return new Map(rows.map((r) => {
+      const compartments = r.compartments ?? [];
+      return [r.id, { id: r.id, deleted: r.deleted, compartments, grants: grants.map((g) => !r.deleted && g.patients.every((p) => compartments.includes(p))) }];
+    }));
+  }
   const b = binder(defs);
   const type = b.bind(resourceType);
   const keys = b.bind(ids);

@@ -319,7 +319,7 @@ function referenceSql(value: string, modifier: string | undefined, b: Binder, ba
  * Compares the indexed range [low, high] with a search value and its prefix (search.html#prefix).
  * Dates compare as ranges at the value's precision; numbers use the implicit range for eq/ne/ap.
  */
-function rangeCompare(raw: string, low: string, high: string, b: Binder, kind: 'date' | 'number'): string {
+export function rangeCompare(raw: string, low: string, high: string, b: Binder, kind: 'date' | 'number'): string {
   const { prefix, rest } = splitPrefix(raw);
   const dates = kind === 'date' ? dateRange(rest) : undefined;
   const range = dates ? { low: formatInstant(dates.low), high: formatInstant(dates.high) } : kind === 'number' ? decimalRange(rest) : undefined;

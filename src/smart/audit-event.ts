@@ -16,6 +16,8 @@ import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@med
 import type { LoggedAuditRow } from '../storage/audit-store.js';
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+/** The system of every subtype but the authentication ones. */
+export const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const HELIX = 'https://helix-fhir.dev';
 
 /** Identifier systems and code systems of Helix's own values in AuditEvents. */
@@ -34,19 +36,24 @@ const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const SYSTEM_OBJECT: Coding = { system: ENTITY_TYPE, code: '2', display: 'System Object' };
 
-/** The id of the AuditEvent materialized from audit_log row `logId`: deterministic, so a rerun cannot duplicate it. */
+/** The id of the AuditEvent rendered from audit_log row `logId`. */
 export const auditEventId = (logId: string): string => `audit-${logId}`;
+
+/** The audit_log row id an AuditEvent id names (`audit-<n>`, as auditEventId writes it), or undefined. */
+export function auditLogId(id: string): string | undefined {
+  return /^audit-[1-9][0-9]{0,17}$/.test(id) ? id.slice(6) : undefined;
+}
+
+/** Subtypes of authentication events, which render with codes of their own rather than as RESTful operations. */
+export const AUTHENTICATION_SUBTYPES: readonly string[] = ['login', 'token'];
 
 /** The AuditEvent (version 1, stamped `lastUpdated`) for one audit_log row. */
 export function auditEventOf(row: LoggedAuditRow, lastUpdated: string): AuditEvent {
-  const authentication = row.subtype === 'login' || row.subtype === 'token';
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
     id: auditEventId(row.id),
     meta: { versionId: '1', lastUpdated },
-    type: authentication
-      ? { system: DCM, code: '110114', display: 'User Authentication' }
-      : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    type: typeOf(row.subtype),
     subtype: [subtypeOf(row.subtype)],
     action: row.action,
     recorded: row.recorded.toISOString(),
@@ -63,10 +70,18 @@ export function auditEventOf(row: LoggedAuditRow, lastUpdated: string): AuditEve
   return event;
 }
 
-function subtypeOf(subtype: string): Coding {
+/** AuditEvent.type for a stored subtype. */
+export function typeOf(subtype: string): Coding {
+  return AUTHENTICATION_SUBTYPES.includes(subtype)
+    ? { system: DCM, code: '110114', display: 'User Authentication' }
+    : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' };
+}
+
+/** AuditEvent.subtype for a stored subtype. */
+export function subtypeOf(subtype: string): Coding {
   if (subtype === 'login') return { system: DCM, code: '110122', display: 'Login' };
   if (subtype === 'token') return { system: AUDIT_SYSTEMS.subtype, code: 'token', display: 'Access token' };
-  return { system: 'http://hl7.org/fhir/restful-interaction', code: subtype };
+  return { system: RESTFUL_INTERACTION, code: subtype };
 }
 
 function agentsOf(row: LoggedAuditRow): AuditEventAgent[] {

@@ -34,6 +34,8 @@ interface Payload {
 }
 
 interface Cached {
+  /** The token's row key (SHA-256), which revocations name. */
+  key: string;
   auth: Authorization;
   grantId?: string;
   /** Milliseconds since the epoch after which the entry must be re-read. */
@@ -47,10 +49,10 @@ const CACHE_MAX = 10_000;
 
 /** Creates the validator for tokens whose audience is `fhirBase`. */
 export function bearerValidator(db: Queryable, fhirBase: string, bus: RevocationBus): BearerValidator {
+  // Keyed by the token itself, so a hit costs no hashing; revocations (rare) scan for their key.
   const cache = new Map<string, Cached>();
   bus.subscribe((r: Revocation) => {
-    if (r.key) cache.delete(r.key);
-    if (r.grantId) for (const [k, v] of cache) if (v.grantId === r.grantId) cache.delete(k);
+    for (const [token, v] of cache) if (v.key === r.key || (r.grantId && v.grantId === r.grantId)) cache.delete(token);
   });
 
   async function lookup(key: string): Promise<Cached | TokenProblem> {
@@ -75,23 +77,23 @@ export function bearerValidator(db: Queryable, fhirBase: string, bus: Revocation
       ...(extra.encounter ? { encounter: extra.encounter } : {}),
     });
     const expiresMs = (p.exp ?? 0) * 1000;
-    return { auth, ...(p.grantId ? { grantId: p.grantId } : {}), until: Math.min(Date.now() + CACHE_MS, expiresMs || Infinity) };
+    return { key, auth, ...(p.grantId ? { grantId: p.grantId } : {}), until: Math.min(Date.now() + CACHE_MS, expiresMs || Infinity) };
   }
 
   return {
     async validate(header) {
       const m = header ? /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header) : null;
       if (!m) return { error: 'invalid_request', description: header ? 'Authorization must be "Bearer <token>"' : 'An access token is required' };
-      const key = modelKey('AccessToken', m[1] as string);
-      const hit = cache.get(key);
+      const token = m[1] as string;
+      const hit = cache.get(token);
       if (hit && hit.until > Date.now()) return hit.auth;
-      const found = await lookup(key);
+      const found = await lookup(modelKey('AccessToken', token));
       if ('error' in found) {
-        cache.delete(key);
+        cache.delete(token);
         return found;
       }
       if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-      cache.set(key, found);
+      cache.set(token, found);
       return found.auth;
     },
   };

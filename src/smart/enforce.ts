@@ -44,11 +44,11 @@ export async function enforce(ctx: FhirContext, s: Session, req: FhirRequest, i:
   switch (i.kind) {
     case 'read':
       g.need('r', i.resourceType);
-      await g.mustSee(s.q, i.resourceType, i.id);
+      await g.mustSee(s, i.resourceType, i.id);
       return dispatch(c, s, req, i);
     case 'vread': {
       g.need('r', i.resourceType);
-      const current = await g.mustSee(s.q, i.resourceType, i.id);
+      const current = await g.mustSee(s, i.resourceType, i.id);
       if (current) await g.versionVisible(s.q, i.resourceType, i.id, i.vid, current);
       return dispatch(c, s, req, i);
     }
@@ -110,14 +110,14 @@ async function operation(g: Guard, s: Session, req: FhirRequest, i: Extract<Inte
     // Validating a body touches no data; at instance level the stored resource may be read.
     if (resourceType && id) {
       g.need('r', resourceType);
-      await g.mustSee(s.q, resourceType, id);
+      await g.mustSee(s, resourceType, id);
     }
     return dispatch(g.ctx, s, req, i);
   }
   if (i.name === 'everything' && resourceType === 'Patient' && id) {
     g.need('r', 'Patient');
     g.need('s', 'Patient');
-    await g.mustSee(s.q, 'Patient', id);
+    await g.mustSee(s, 'Patient', id);
     return dispatch(g.ctx, s, req, i);
   }
   // The registry answers unknown operations and unsupported levels ($everything on anything but
@@ -127,6 +127,8 @@ async function operation(g: Guard, s: Session, req: FhirRequest, i: Extract<Inte
   throw forbidden(`No authorization rule allows $${i.name.slice(0, 60)} with an access token`);
 }
 
+const policies = new WeakMap<Authorization, AccessPolicy>();
+
 /** The checks of one authorized request. */
 class Guard {
   readonly policy: AccessPolicy;
@@ -134,7 +136,10 @@ class Guard {
   readonly ctx: FhirContext;
 
   constructor(private readonly base: FhirContext, readonly auth: Authorization) {
-    this.policy = accessPolicy(base.defs, auth);
+    // The bearer cache hands out one Authorization per token, so its policy is worked out once.
+    let policy = policies.get(auth);
+    if (!policy) policies.set(auth, (policy = accessPolicy(base.defs, auth)));
+    this.policy = policy;
     this.ctx = { ...base, rowAccess: this.policy };
   }
 
@@ -150,10 +155,12 @@ class Guard {
   }
 
   /** Throws 404 unless the current version of the resource may be read; returns its check (none when unrestricted). */
-  async mustSee(q: Queryable, resourceType: string, id: string): Promise<RowCheck | undefined> {
+  async mustSee(s: Session, resourceType: string, id: string): Promise<RowCheck | undefined> {
     const access = this.policy('r', resourceType);
     if (access === 'all' || access === 'none') return undefined;
-    const row = (await this.check(q, access, resourceType, id)).get(id);
+    // Compartment-only grants are decided from the resource's compartments, which the session
+    // looks up alongside concurrent reads (one statement for many); constraints need their SQL.
+    const row = access.every((g) => !g.query) ? await this.compartmentCheck(s, access, resourceType, id) : (await this.check(s.q, access, resourceType, id)).get(id);
     if (!row?.grants.some(Boolean)) throw notFound(`${resourceType}/${id} is not known`);
     return row;
   }
@@ -213,6 +220,13 @@ class Guard {
     if (read !== 'all' && read !== 'none') readable = (await this.check(q, read, type, id)).get(id)?.grants.some(Boolean) === true;
     if (!readable) throw notFound(`${type}/${id} is not known`);
     throw forbidden(`Insufficient scope to ${permission === 'u' ? 'update' : 'delete'} ${type}/${id}: it is outside the compartment or constraints of the granted scopes`);
+  }
+
+  private async compartmentCheck(s: Session, grants: readonly RowGrant[], type: string, id: string): Promise<RowCheck | undefined> {
+    const found = await s.compartments(type, id);
+    if (!found) return undefined;
+    const { deleted, compartments } = found;
+    return { id, deleted, compartments, grants: grants.map((g) => !deleted && g.patients.every((p) => compartments.includes(p))) };
   }
 
   private check(q: Queryable, grants: readonly RowGrant[], type: string, id: string, lock = false): Promise<Map<string, RowCheck>> {

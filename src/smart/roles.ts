@@ -76,9 +76,9 @@ export function accessPolicy(defs: FhirDefinitions, auth: Authorization): Access
   };
 }
 
-// The audit trail is written by the server alone (src/smart/audit-materializer.ts): through the API
-// it is read-only for everyone, administrators and backend services included, so that no one can
-// alter the record of who saw what.
+// The audit trail is written by the server alone (src/smart/audit.ts; AuditEvents are rendered from
+// it by src/smart/audit-search.ts): through the API it is read-only for everyone, administrators
+// and backend services included, so that no one can alter the record of who saw what.
 const SERVER_WRITTEN: ReadonlySet<string> = new Set(['AuditEvent']);
 
 function effectiveAccess(defs: FhirDefinitions, auth: Authorization, permission: RowPermission, resourceType: string): RowAccess {

@@ -1,6 +1,6 @@
 // Key material of the authorization server, shared by every instance through auth_secrets
 // (migrations/005): the private signing JWKS (RS256 for id_tokens, as SMART App Launch requires) and
-// the keys that sign oidc-provider's cookies. The first instance to start creates them; the insert
+// the keys that sign oidc-provider's cookies, and the id of this installation. The first instance to start creates them; the insert
 // races harmlessly (ON CONFLICT DO NOTHING) and every instance then reads the winner's value.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -11,6 +11,8 @@ export interface AuthSecrets {
   /** Private JWKs, the signing key first. */
   jwks: { keys: JWK[] };
   cookieKeys: string[];
+  /** Identifies this database among others sharing one Redis (it names the audit stream). */
+  installationId: string;
 }
 
 async function newJwks(): Promise<{ keys: JWK[] }> {
@@ -32,5 +34,6 @@ export async function loadAuthSecrets(q: Queryable): Promise<AuthSecrets> {
   return {
     jwks: await loadOrCreate(q, 'jwks', newJwks),
     cookieKeys: await loadOrCreate(q, 'cookie-keys', () => [randomBytes(32).toString('base64url')]),
+    installationId: await loadOrCreate(q, 'installation-id', () => randomUUID()),
   };
 }

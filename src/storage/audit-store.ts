@@ -1,5 +1,6 @@
-// Typed SQL for the audit trail (migrations/006): the group-committed multi-row INSERT of audit_log
-// rows, and the materializer's cursor-ordered reads and cursor moves.
+// Typed SQL for the audit trail (migrations/006, 007): the group-committed multi-row INSERT of
+// audit_log rows, and the keyset-paged reads that serve AuditEvent read and search
+// (src/smart/audit-search.ts builds the conditions).
 import type { Queryable } from '../db/database.js';
 
 /** One audit_log row as written (see migrations/006 for the meaning of each column). */
@@ -31,12 +32,6 @@ export interface LoggedAuditRow extends AuditRow {
   id: string;
 }
 
-/** A position in commit order: (transaction id, row id). */
-export interface AuditPosition {
-  xid: string;
-  id: string;
-}
-
 const TEXT_COLUMNS = [
   'action', 'subtype', 'outcome', 'detail', 'client_id', 'user_id', 'user_name', 'fhir_user', 'role', 'token_id',
   'res_type', 'res_id', 'query', 'source_ip', 'user_agent', 'request_id',
@@ -53,6 +48,28 @@ const insertSql = `INSERT INTO audit_log (recorded, status, patients, ${TEXT_COL
   SELECT u.recorded, u.status, string_to_array(u.patients, ','), ${TEXT_COLUMNS.map((c) => `u.${c}`).join(', ')}
   FROM unnest($1::timestamptz[], $2::smallint[], $3::text[], ${TEXT_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(', ')})
     AS u(recorded, status, patients, ${TEXT_COLUMNS.join(', ')})`;
+const queueIdParam = TEXT_COLUMNS.length + 4;
+const insertQueuedSql = `INSERT INTO audit_log (recorded, status, patients, ${TEXT_COLUMNS.join(', ')}, queue_id)
+  SELECT u.recorded, u.status, string_to_array(u.patients, ','), ${TEXT_COLUMNS.map((c) => `u.${c}`).join(', ')}, u.queue_id
+  FROM unnest($1::timestamptz[], $2::smallint[], $3::text[], ${TEXT_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(', ')}, $${queueIdParam}::text[])
+    AS u(recorded, status, patients, ${TEXT_COLUMNS.join(', ')}, queue_id)
+  ON CONFLICT (queue_id) WHERE queue_id IS NOT NULL DO NOTHING`;
+
+/**
+ * Appends rows delivered by the audit queue (src/smart/audit-queue.ts), each keyed by its queue
+ * entry id: a redelivered entry (its consumer died before acknowledging) is skipped, not doubled.
+ */
+export async function insertQueuedAuditRows(q: Queryable, rows: readonly AuditRow[], queueIds: readonly string[]): Promise<void> {
+  if (!rows.length) return;
+  const texts = rows.map(textValue);
+  await q.query(insertQueuedSql, [
+    rows.map((r) => r.recorded.toISOString()),
+    rows.map((r) => r.status ?? null),
+    rows.map((r) => r.patients.join(',')),
+    ...TEXT_COLUMNS.map((c) => texts.map((t) => t[c] ?? null)),
+    queueIds,
+  ], { prepare: true });
+}
 
 /** Appends rows to audit_log in one statement (one commit when run outside a transaction). */
 export async function insertAuditRows(q: Queryable, rows: readonly AuditRow[]): Promise<void> {
@@ -66,59 +83,95 @@ export async function insertAuditRows(q: Queryable, rows: readonly AuditRow[]): 
   ], { prepare: true });
 }
 
-/**
- * Locks the named cursor for the rest of the transaction and returns its position; undefined
- * when another instance holds it (it is working a batch) or it does not exist.
- */
-export async function lockAuditCursor(q: Queryable, name: string): Promise<AuditPosition | undefined> {
-  const rows = await q.query<AuditPosition>(
-    'SELECT last_xid::text AS xid, last_id::text AS id FROM audit_cursor WHERE name = $1 FOR UPDATE SKIP LOCKED',
-    [name],
-  );
-  return rows[0];
-}
-
-/** Moves the cursor (inside the transaction that locked it). */
-export async function moveAuditCursor(q: Queryable, name: string, to: AuditPosition): Promise<void> {
-  await q.query('UPDATE audit_cursor SET last_xid = $2::xid8, last_id = $3::bigint, updated = now() WHERE name = $1', [name, to.xid, to.id]);
-}
-
 interface Row {
-  id: string; xid: string; recorded_ms: number; action: AuditRow['action']; subtype: string; outcome: AuditRow['outcome'];
+  id: string; recorded_ms: number; recorded_us: string; action: AuditRow['action']; subtype: string; outcome: AuditRow['outcome'];
   status: number | null; patients: string[]; detail: string | null; client_id: string | null; user_id: string | null;
   user_name: string | null; fhir_user: string | null; role: string | null; token_id: string | null; res_type: string | null;
   res_id: string | null; query: string | null; source_ip: string | null; user_agent: string | null; request_id: string | null;
 }
 
+/** A row read back for AuditEvent search, with its position in the (recorded, id) order. */
+export interface FoundAuditRow extends LoggedAuditRow {
+  /** `recorded` in microseconds since the epoch, exact (a Date keeps milliseconds only). */
+  recordedMicros: string;
+}
+
+/** A position in the (recorded, id) order of the log. */
+export interface AuditKey {
+  recordedMicros: string;
+  id: string;
+}
+
+/** A predicate over `audit_log a` and its bind parameters ($1…). */
+export interface AuditCondition {
+  where: string;
+  params: unknown[];
+  /**
+   * The condition names a patient or a resource, whose rows are a sliver of the log: collect them
+   * first, then order them. Left to itself the planner misjudges "patients contains" (its guess for
+   * an element it has no statistics for is 0.5% of the rows) and walks the whole log in time order.
+   */
+  selective?: boolean;
+}
+
+// Rendered with table-qualified names throughout: a bare `ORDER BY id` would sort the text alias.
+const COLUMNS = `a.id::text AS id, (extract(epoch from a.recorded) * 1000)::float8 AS recorded_ms,
+  (extract(epoch from a.recorded) * 1000000)::bigint::text AS recorded_us, a.status, a.patients,
+  ${TEXT_COLUMNS.map((c) => `a.${c}`).join(', ')}`;
+const AT_MICROS = (p: string): string => `('epoch'::timestamptz + ${p}::bigint * interval '1 microsecond')`;
+
+/** The row with log id `id`, or undefined. */
+export async function readAuditRow(q: Queryable, id: string): Promise<FoundAuditRow | undefined> {
+  const rows = await q.query<Row>(`SELECT ${COLUMNS} FROM audit_log a WHERE a.id = $1::bigint`, [id]);
+  return rows[0] && toRow(rows[0]);
+}
+
 /**
- * The next rows after `after` in commit order, only from transactions older than every running
- * one: those rows are final, so advancing past them can never skip a row committed later.
+ * Up to `limit` rows meeting `condition`, in (recorded, id) order — newest first when `descending` —
+ * strictly after `after`: a keyset page, so deep pages cost what the first does.
  */
-export async function readAuditRows(q: Queryable, after: AuditPosition, limit: number): Promise<(LoggedAuditRow & { xid: string })[]> {
-  const rows = await q.query<Row>(
-    // Ordered by the table's columns: a bare `ORDER BY id` would sort the text aliases ('10' < '9').
-    `SELECT a.id::text AS id, a.xid::text AS xid, (extract(epoch from a.recorded) * 1000)::float8 AS recorded_ms, a.status, a.patients,
-       ${TEXT_COLUMNS.map((c) => `a.${c}`).join(', ')}
-     FROM audit_log a
-     WHERE (a.xid, a.id) > ($1::xid8, $2::bigint) AND a.xid < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY a.xid, a.id LIMIT $3`,
-    [after.xid, after.id, limit],
-  );
-  return rows.map((r) => ({
-    id: r.id, xid: r.xid, recorded: new Date(r.recorded_ms), action: r.action, subtype: r.subtype, outcome: r.outcome,
+export async function findAuditRows(
+  q: Queryable, condition: AuditCondition, options: { descending: boolean; limit: number; after?: AuditKey },
+): Promise<FoundAuditRow[]> {
+  const params = [...condition.params];
+  const bind = (v: unknown): string => `$${params.push(v)}`;
+  const where = [condition.where];
+  if (options.after) {
+    where.push(`(a.recorded, a.id) ${options.descending ? '<' : '>'} (${AT_MICROS(bind(options.after.recordedMicros))}, ${bind(options.after.id)}::bigint)`);
+  }
+  const dir = options.descending ? 'DESC' : 'ASC';
+  const matches = where.join(' AND ');
+  const from = condition.selective
+    ? `WITH m AS MATERIALIZED (SELECT * FROM audit_log a WHERE ${matches}) SELECT ${COLUMNS} FROM m a`
+    : `SELECT ${COLUMNS} FROM audit_log a WHERE ${matches}`;
+  const rows = await q.query<Row>(`${from} ORDER BY a.recorded ${dir}, a.id ${dir} LIMIT ${bind(options.limit)}`, params);
+  return rows.map(toRow);
+}
+
+/** How many rows meet `condition`. */
+export async function countAuditRows(q: Queryable, condition: AuditCondition): Promise<number> {
+  const rows = await q.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_log a WHERE ${condition.where}`, condition.params);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The planner's estimate of the rows meeting `condition` (EXPLAIN reads none). */
+export async function estimateAuditRows(q: Queryable, condition: AuditCondition): Promise<number> {
+  const rows = await q.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM audit_log a WHERE ${condition.where}`, condition.params);
+  const raw = rows[0]?.['QUERY PLAN'];
+  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan?: { 'Plan Rows'?: unknown } }[] | undefined;
+  const estimate = Number(plan?.[0]?.Plan?.['Plan Rows']);
+  return Number.isFinite(estimate) && estimate > 0 ? Math.round(estimate) : 0;
+}
+
+function toRow(r: Row): FoundAuditRow {
+  return {
+    id: r.id, recorded: new Date(r.recorded_ms), recordedMicros: r.recorded_us, action: r.action, subtype: r.subtype, outcome: r.outcome,
     patients: r.patients, ...defined({
       status: r.status ?? undefined, detail: r.detail, clientId: r.client_id, userId: r.user_id, userName: r.user_name,
       fhirUser: r.fhir_user, role: r.role, tokenId: r.token_id, resourceType: r.res_type, resourceId: r.res_id,
       query: r.query, ip: r.source_ip, userAgent: r.user_agent, requestId: r.request_id,
     }),
-  }));
-}
-
-/** The ids among `ids` that `resourceType` already has (current or deleted). */
-export async function existingIds(q: Queryable, resourceType: string, ids: readonly string[]): Promise<Set<string>> {
-  if (!ids.length) return new Set();
-  const rows = await q.query<{ id: string }>('SELECT id FROM resources WHERE res_type = $1 AND id = ANY($2::text[])', [resourceType, ids]);
-  return new Set(rows.map((r) => r.id));
+  };
 }
 
 /** `o` without its null and undefined members. */

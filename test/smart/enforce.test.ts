@@ -15,6 +15,7 @@ import { asFhirError, operationOutcome } from '../../src/fhir/errors.js';
 import { route } from '../../src/fhir/router.js';
 import type { FhirContext, FhirMethod } from '../../src/fhir/types.js';
 import { authorization, type Authorization } from '../../src/smart/access.js';
+import { createAuditTrail } from '../../src/smart/audit.js';
 import { sharedServer } from '../harness.js';
 
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
@@ -88,10 +89,10 @@ describe('SMART enforcement', () => {
     }
     await make('condA', { resourceType: 'Condition', subject: { reference: `Patient/${ids.pa}` }, code: { text: 'asthma' } });
     await make('condB', { resourceType: 'Condition', subject: { reference: `Patient/${ids.pb}` }, code: { text: 'diabetes' } });
-    await make('audit', {
-      resourceType: 'AuditEvent', type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110110' }, recorded: '2024-01-01T00:00:00Z',
-      agent: [{ requestor: true, who: { display: 'tester' } }], source: { observer: { display: 'helix' } },
-    });
+    // AuditEvents are served from the audit log: one row there is one AuditEvent.
+    await createAuditTrail(ctx.db).record({ recorded: new Date('2024-01-01T00:00:00Z'), action: 'R', subtype: 'read', outcome: '0', patients: [ids.pa!], requestId: `enforce-${run}` });
+    const [logged] = await ctx.db.query<{ id: string }>('SELECT id::text AS id FROM audit_log WHERE request_id = $1', [`enforce-${run}`]);
+    ids.audit = `audit-${logged?.id}`;
     tA = user('patient/*.cruds', { patient: ids.pa });
   });
 
