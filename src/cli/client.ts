@@ -16,8 +16,8 @@ export const CLIENT_USAGE = `Usage:
   helix client iat          prints a single-use initial access token for POST [issuer]/register
 `;
 
-/** Runs `helix client …`; returns the exit code. */
-export async function runClient(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Runs `helix client …`, printing results through `print`; returns the exit code. */
+export async function runClient(args: string[], env: NodeJS.ProcessEnv = process.env, print: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -43,7 +43,7 @@ export async function runClient(args: string[], env: NodeJS.ProcessEnv = process
     if (sub === 'iat') {
       const { provider } = await createAuthServer(db, config);
       const token = await new provider.InitialAccessToken({}).save();
-      process.stdout.write(`${token}\n`);
+      print(`${token}\n`);
       return 0;
     }
     const auth = v.jwks || v['jwks-uri'] ? 'jwks' : v.secret ? 'secret' : 'public';
@@ -54,7 +54,7 @@ export async function runClient(args: string[], env: NodeJS.ProcessEnv = process
       ...(v.scope ? { scope: v.scope } : {}),
       ...(v.backend ? { backend: true } : {}),
     });
-    process.stdout.write(`client_id=${client.clientId}\n${client.clientSecret ? `client_secret=${client.clientSecret}\n` : ''}`);
+    print(`client_id=${client.clientId}\n${client.clientSecret ? `client_secret=${client.clientSecret}\n` : ''}`);
     return 0;
   } catch (err) {
     if (err instanceof FhirError || err instanceof SyntaxError) {

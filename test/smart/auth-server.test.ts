@@ -139,6 +139,16 @@ describe('SMART authorization server', () => {
     assert.equal((await refresh(narrowed.json.refresh_token)).json?.error, 'invalid_grant');
   });
 
+  it('gives a refresh token for online_access too, and none without offline or online access', async () => {
+    let { p, r } = request('launch/patient online_access patient/Patient.rs');
+    let tok = await exchange((await authorize(new URL(issuer).origin, r, doctor, { patient: ids.alice })).searchParams.get('code') as string, p.verifier);
+    assert.equal(tok.status, 200, tok.text);
+    assert.ok(tok.json.refresh_token);
+    ({ p, r } = request('launch/patient patient/Patient.rs'));
+    tok = await exchange((await authorize(new URL(issuer).origin, r, doctor, { patient: ids.alice })).searchParams.get('code') as string, p.verifier);
+    assert.equal(tok.json.refresh_token, undefined);
+  });
+
   it('requires a second factor when the user enrolled one', async () => {
     const { p, r } = request('openid fhirUser user/Patient.rs');
     const redirect = await authorize(new URL(issuer).origin, r, mfaUser);

@@ -105,7 +105,7 @@ describe('SMART Backend Services, EHR launch and registration', () => {
     const sys = await credentials(await assertion(rs384, backend));
     const launchRes = await fetch(`${issuer}/launch`, {
       method: 'POST', headers: { authorization: `Bearer ${sys.json.access_token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ patient: ids.p2, encounter: 'enc-7' }),
+      body: JSON.stringify({ patient: ids.p2, encounter: 'enc-7', fhirContext: [{ reference: `Patient/${ids.p2}` }] }),
     });
     assert.equal(launchRes.status, 201);
     const { launch } = await launchRes.json() as { launch: string };
@@ -124,6 +124,7 @@ describe('SMART Backend Services, EHR launch and registration', () => {
     assert.equal(tok.status, 200, tok.text);
     assert.equal(tok.json.patient, ids.p2);
     assert.equal(tok.json.encounter, 'enc-7');
+    assert.deepEqual(tok.json.fhirContext, [{ reference: `Patient/${ids.p2}` }]);
 
     // An unknown launch value gets no code.
     const refused = await authorize(new URL(issuer).origin, { ...r, launch: 'no-such-launch' }, doctor);
