@@ -84,7 +84,7 @@ export interface Session {
   readCurrent(resourceType: string, id: string): Promise<StoredResource | undefined>;
   /** Inserts version 1 of a resource whose id the server generated. */
   insertNew(write: VersionWrite): Promise<void>;
-  /** The Patient compartments of a resource's current version (for scope checks), or undefined if it never existed. */
+  /** The current version with its Patient compartments (for scope checks), or undefined if it never existed. */
   compartments(resourceType: string, id: string): Promise<StoredCompartments | undefined>;
 }
 
@@ -121,5 +121,14 @@ export function transactionSession(tx: Queryable): Session {
     insertNew: async (write) => {
       if (!(await insertResource(tx, write))) throw internalError('Generated id collided');
     },
+  };
+}
+
+/** `s`, answering reads of `stored` with it: a read already fetched (for its scope check) is not fetched twice. */
+export function withPrefetched(s: Session, stored: StoredResource): Session {
+  return {
+    ...s,
+    readCurrent: (resourceType, id) =>
+      (resourceType === stored.resourceType && id === stored.id ? Promise.resolve(stored) : s.readCurrent(resourceType, id)),
   };
 }

@@ -24,10 +24,10 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/database.js';
 import { FhirError, forbidden, notFound } from '../fhir/errors.js';
 import type { Interaction } from '../fhir/interaction.js';
-import { transactionSession, type FhirContext, type FhirRequest, type FhirResponse, type Session } from '../fhir/types.js';
+import { transactionSession, withPrefetched, type FhirContext, type FhirRequest, type FhirResponse, type Session } from '../fhir/types.js';
 import { operations } from '../operations/registry.js';
 import { checkRows, intersectAccess, type AccessPolicy, type RowAccess, type RowCheck, type RowGrant, type RowPermission } from '../search/restrict.js';
-import { readVersion } from '../storage/resource-store.js';
+import { readVersion, type StoredResource } from '../storage/resource-store.js';
 import type { Authorization } from './access.js';
 import { accessPolicy, ADMIN_OPERATIONS, denial, mayAdminister } from './roles.js';
 
@@ -42,10 +42,11 @@ export async function enforce(ctx: FhirContext, s: Session, req: FhirRequest, i:
   const g = new Guard(ctx, req.auth as Authorization);
   const c = g.ctx;
   switch (i.kind) {
-    case 'read':
+    case 'read': {
       g.need('r', i.resourceType);
-      await g.mustSee(s, i.resourceType, i.id);
-      return dispatch(c, s, req, i);
+      const seen = await g.mustSee(s, i.resourceType, i.id);
+      return dispatch(c, seen?.stored ? withPrefetched(s, seen.stored) : s, req, i);
+    }
     case 'vread': {
       g.need('r', i.resourceType);
       const current = await g.mustSee(s, i.resourceType, i.id);
@@ -155,7 +156,7 @@ class Guard {
   }
 
   /** Throws 404 unless the current version of the resource may be read; returns its check (none when unrestricted). */
-  async mustSee(s: Session, resourceType: string, id: string): Promise<RowCheck | undefined> {
+  async mustSee(s: Session, resourceType: string, id: string): Promise<(RowCheck & { stored?: StoredResource }) | undefined> {
     const access = this.policy('r', resourceType);
     if (access === 'all' || access === 'none') return undefined;
     // Compartment-only grants are decided from the resource's compartments, which the session
@@ -222,11 +223,12 @@ class Guard {
     throw forbidden(`Insufficient scope to ${permission === 'u' ? 'update' : 'delete'} ${type}/${id}: it is outside the compartment or constraints of the granted scopes`);
   }
 
-  private async compartmentCheck(s: Session, grants: readonly RowGrant[], type: string, id: string): Promise<RowCheck | undefined> {
+  private async compartmentCheck(s: Session, grants: readonly RowGrant[], type: string, id: string): Promise<(RowCheck & { stored: StoredResource }) | undefined> {
     const found = await s.compartments(type, id);
     if (!found) return undefined;
-    const { deleted, compartments } = found;
-    return { id, deleted, compartments, grants: grants.map((g) => !deleted && g.patients.every((p) => compartments.includes(p))) };
+    const { stored, compartments } = found;
+    const { deleted } = stored;
+    return { id, deleted, compartments, stored, grants: grants.map((g) => !deleted && g.patients.every((p) => compartments.includes(p))) };
   }
 
   private check(q: Queryable, grants: readonly RowGrant[], type: string, id: string, lock = false): Promise<Map<string, RowCheck>> {

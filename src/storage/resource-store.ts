@@ -91,25 +91,25 @@ export async function readCurrentMany(
   return out;
 }
 
-/** A resource's current deletion state and Patient compartments (what patient/ scope checks need). */
+/** A resource's current version with the Patient compartments it is in (what patient/ scope checks need). */
 export interface StoredCompartments {
-  deleted: boolean;
+  stored: StoredResource;
   /** Ids of the Patients in whose compartment the current version is. */
   compartments: string[];
 }
 
-const readCompartmentsManySql = `SELECT k.ord::int AS ord, r.deleted,
+const readCompartmentsManySql = `SELECT ${resourceColumns('r')}, k.ord::int AS ord,
     array(SELECT m.comp_id FROM idx_compartment m WHERE m.rid = r.rid AND m.comp_type = 'Patient') AS compartments
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(res_type, id, ord)
   JOIN resources r ON r.res_type = k.res_type AND r.id = k.id`;
 
-/** The compartments of several resources by type and id, in the order given (undefined where unknown). */
+/** Current versions and their compartments, by type and id, in the order given (undefined where unknown). */
 export async function readCompartmentsMany(q: Queryable, keys: readonly { resourceType: string; id: string }[]): Promise<(StoredCompartments | undefined)[]> {
-  const rows = await q.query<{ ord: number; deleted: boolean; compartments: string[] | null }>(
+  const rows = await q.query<ResourceRow & { ord: number; compartments: string[] | null }>(
     readCompartmentsManySql, [keys.map((k) => k.resourceType), keys.map((k) => k.id)], PREPARED,
   );
   const out: (StoredCompartments | undefined)[] = new Array(keys.length).fill(undefined);
-  for (const row of rows) out[row.ord - 1] = { deleted: row.deleted, compartments: row.compartments ?? [] };
+  for (const row of rows) out[row.ord - 1] = { stored: toStored(row), compartments: row.compartments ?? [] };
   return out;
 }
 
