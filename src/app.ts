@@ -57,9 +57,9 @@ export async function createHelix(config: Config): Promise<Helix> {
     now: () => new Date(),
   };
   const bus = await createRevocationBus(config.redisUrl, onError);
-  const authServer = await createAuthServer(db, config, (e) => bus.publish({ ...(e.id ? { key: modelKey(e.kind, e.id) } : {}), ...(e.grantId ? { grantId: e.grantId } : {}) }));
-  const bearer = bearerValidator(db, config.baseUrl, bus);
   const secrets = await loadAuthSecrets(db);
+  const authServer = createAuthServer(db, config, secrets, (e) => bus.publish({ ...(e.id ? { key: modelKey(e.kind, e.id) } : {}), ...(e.grantId ? { grantId: e.grantId } : {}) }));
+  const bearer = bearerValidator(db, config.baseUrl, bus);
   const ticketKey = secrets.cookieKeys[0] as string;
   // The audit trail is kept whenever the API is authorized (with authorization off there is no
   // "who" to record): through the Redis queue when there is Redis, else straight into PostgreSQL.

@@ -8,6 +8,7 @@ import { openDatabase } from '../db/open.js';
 import { FhirError } from '../fhir/errors.js';
 import { createAuthServer } from '../smart/auth-server.js';
 import { addClient } from '../smart/clients.js';
+import { loadAuthSecrets } from '../smart/secrets.js';
 
 export const CLIENT_USAGE = `Usage:
   helix client add <name> --redirect-uri URI [--redirect-uri URI…] [--public | --secret] [--scope "…"]
@@ -41,7 +42,7 @@ export async function runClient(args: string[], env: NodeJS.ProcessEnv = process
   const db = await openDatabase(config);
   try {
     if (sub === 'iat') {
-      const { provider } = await createAuthServer(db, config);
+      const { provider } = createAuthServer(db, config, await loadAuthSecrets(db));
       const token = await new provider.InitialAccessToken({}).save();
       print(`${token}\n`);
       return 0;

@@ -8,6 +8,7 @@ import { splitSmartScope, withConsentPrompt, type AuthServer } from '../smart/au
 import type { BearerValidator } from '../smart/bearer.js';
 import { smartConfiguration } from '../smart/discovery.js';
 import { accountRoutes } from '../smart/account.js';
+import { apiCaller, mountedAt } from '../smart/page-routes.js';
 import { interactionRoutes, type LoginFailure } from '../smart/interactions.js';
 import { createLaunch, parseLaunchContext } from '../smart/launch.js';
 
@@ -40,12 +41,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions):
     oidc.addContentTypeParser('*', (_req, _payload, done) => done(null));
     const handler = (req: FastifyRequest, reply: FastifyReply): void => {
       reply.hijack();
-      const raw = req.raw as typeof req.raw & { originalUrl?: string };
-      // Mounted the way Express mounts it: the provider sees paths relative to the issuer.
-      const url = withConsentPrompt((raw.url ?? '/').slice(issuerPath.length) || '/');
-      raw.url = url;
-      raw.originalUrl = `${issuerPath}${url}`;
-      void callback(raw, reply.raw);
+      void callback(mountedAt(issuerPath, req, withConsentPrompt), reply.raw);
     };
     oidc.all(`${issuerPath}/*`, handler);
   });
@@ -55,11 +51,8 @@ export async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions):
     registration.post(`${issuerPath}/register`, async (req, reply) => {
       const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? splitSmartScope(req.body as Record<string, unknown>) : req.body;
       (req.raw as typeof req.raw & { body?: unknown }).body = body;
-      const raw = req.raw as typeof req.raw & { originalUrl?: string };
       reply.hijack();
-      raw.originalUrl = raw.url;
-      raw.url = (raw.url ?? '/').slice(issuerPath.length);
-      void callback(raw, reply.raw);
+      void callback(mountedAt(issuerPath, req), reply.raw);
     });
   });
 
@@ -87,11 +80,8 @@ export async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions):
   // context it launches an app into and receives the opaque `launch` value to pass the app.
   await app.register(async (launch) => {
     launch.post(`${issuerPath}/launch`, async (req, reply) => {
-      const who = await bearer.validate(req.headers.authorization);
-      if ('error' in who) {
-        return reply.code(401).header('WWW-Authenticate', `Bearer realm="helix", error="${who.error}"`).send({ error: who.error, error_description: who.description });
-      }
-      if (!mayLaunch(who)) return reply.code(403).send({ error: 'insufficient_scope', error_description: 'Creating a launch needs an admin user or a backend service token' });
+      const who = await apiCaller(bearer, req, reply, mayLaunch, 'Creating a launch needs an admin user or a backend service token');
+      if (!who) return reply;
       let context;
       try {
         context = parseLaunchContext(req.body);

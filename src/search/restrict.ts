@@ -7,6 +7,7 @@
 import type { Queryable } from '../db/database.js';
 import type { FhirDefinitions } from '../fhir/definitions.js';
 import { needsTerminology } from './code-set.js';
+import { readCompartmentsMany, type StoredCompartments } from '../storage/resource-store.js';
 import { parseSearch } from './parse.js';
 import { binder, filterSql, typeIs, type Binder, type Visibility } from './sql.js';
 
@@ -135,9 +136,11 @@ export interface RowCheck {
   grants: boolean[];
 }
 
-const compartmentsSql = `SELECT r.id, r.deleted,
-    array(SELECT m.comp_id FROM idx_compartment m WHERE m.rid = r.rid AND m.comp_type = 'Patient' ORDER BY m.comp_id) AS compartments
-  FROM resources r WHERE r.res_type = $1 AND r.id = ANY($2::text[])`;
+/** The check of a resource against grants without granular constraints: its compartments decide. */
+export function compartmentCheck(grants: readonly RowGrant[], found: StoredCompartments): RowCheck {
+  const { stored: { id, deleted }, compartments } = found;
+  return { id, deleted, compartments, grants: grants.map((g) => !deleted && g.patients.every((p) => compartments.includes(p))) };
+}
 
 /**
  * Checks stored resources of one type against each of `grants`, in one statement; resources
@@ -147,14 +150,10 @@ const compartmentsSql = `SELECT r.id, r.deleted,
 export async function checkRows(
   defs: FhirDefinitions, baseUrl: string, q: Queryable, grants: readonly RowGrant[], resourceType: string, ids: readonly string[], lock = false,
 ): Promise<Map<string, RowCheck>> {
-  // The common case — a read under patient/ scopes without granular constraints — needs only the
-  // compartments, which one fixed, prepared statement returns; the grants are then decided here.
+  // Grants without granular constraints need only the compartments, which storage looks up by key.
   if (!lock && grants.every((g) => !g.query)) {
-    const rows = await q.query<{ id: string; deleted: boolean; compartments: string[] | null }>(compartmentsSql, [resourceType, ids], { prepare: true });
-    return new Map(rows.map((r) => {
-      const compartments = r.compartments ?? [];
-      return [r.id, { id: r.id, deleted: r.deleted, compartments, grants: grants.map((g) => !r.deleted && g.patients.every((p) => compartments.includes(p))) }];
-    }));
+    const found = await readCompartmentsMany(q, ids.map((id) => ({ resourceType, id })));
+    return new Map(found.filter((f) => f !== undefined).map((f) => [f.stored.id, compartmentCheck(grants, f)]));
   }
   const b = binder(defs);
   const type = b.bind(resourceType);

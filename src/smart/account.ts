@@ -6,6 +6,7 @@ import type { Queryable } from '../db/database.js';
 import { FhirError } from '../fhir/errors.js';
 import type { BearerValidator } from './bearer.js';
 import type { LoginFailure } from './interactions.js';
+import { acceptForms, apiCaller, formOf, sendPage } from './page-routes.js';
 import { enrolLoginPage, enrolQrPage, recoveryCodesPage } from './pages.js';
 import { checkTicket, signTicket } from './tickets.js';
 import { beginTotpEnrolment, confirmTotpEnrolment, createUser, listUsers, login, type NewUser } from './users.js';
@@ -25,48 +26,35 @@ const ENROL_SECONDS = 600;
 export async function accountRoutes(app: FastifyInstance, opts: AccountOptions): Promise<void> {
   const { db, issuerPath } = opts;
   const enrol = `${issuerPath}/account/mfa`;
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, new URLSearchParams(body as string)));
-  const html = (reply: FastifyReply, body: string, status = 200): FastifyReply =>
-    reply.code(status).header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-store').header('X-Frame-Options', 'DENY').send(body);
-  const form = (req: FastifyRequest): URLSearchParams => (req.body instanceof URLSearchParams ? req.body : new URLSearchParams());
+  acceptForms(app);
 
-  app.get(enrol, async (_req, reply) => html(reply, enrolLoginPage(enrol)));
+  app.get(enrol, async (_req, reply) => sendPage(reply, enrolLoginPage(enrol)));
   app.post(enrol, async (req, reply) => {
-    const f = form(req);
+    const f = formOf(req);
     const username = f.get('username') ?? '';
     const result = await login(db, username, f.get('password') ?? '');
     if (!result.ok) {
       await opts.onLoginFailure?.({ username, reason: result.reason, ip: req.ip, userAgent: req.headers['user-agent'] });
-      return html(reply, enrolLoginPage(enrol, 'The username or password is not right, or the account is locked.'), 401);
+      return sendPage(reply, enrolLoginPage(enrol, 'The username or password is not right, or the account is locked.'), 401);
     }
     const started = await beginTotpEnrolment(db, result.user.id);
-    return html(reply, enrolQrPage(`${enrol}/confirm`, signTicket(opts.ticketKey, 'enrol', result.user.id, ENROL_SECONDS), started.qrSvg, started.secret));
+    return sendPage(reply, enrolQrPage(`${enrol}/confirm`, signTicket(opts.ticketKey, 'enrol', result.user.id, ENROL_SECONDS), started.qrSvg, started.secret));
   });
   app.post(`${enrol}/confirm`, async (req, reply) => {
-    const f = form(req);
+    const f = formOf(req);
     const userId = checkTicket(opts.ticketKey, 'enrol', f.get('ticket') ?? '');
-    if (!userId) return html(reply, enrolLoginPage(enrol, 'The set-up has expired. Sign in again.'), 400);
+    if (!userId) return sendPage(reply, enrolLoginPage(enrol, 'The set-up has expired. Sign in again.'), 400);
     try {
-      return html(reply, recoveryCodesPage(await confirmTotpEnrolment(db, userId, (f.get('code') ?? '').replace(/\s+/g, ''))));
+      return sendPage(reply, recoveryCodesPage(await confirmTotpEnrolment(db, userId, (f.get('code') ?? '').replace(/\s+/g, ''))));
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
-      return html(reply, enrolLoginPage(enrol, err.message), 400);
+      return sendPage(reply, enrolLoginPage(enrol, err.message), 400);
     }
   });
 
   // The admin API: JSON in and out, for an admin user's token only.
-  const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
-    const who = await opts.bearer.validate(req.headers.authorization);
-    if ('error' in who) {
-      void reply.code(401).header('WWW-Authenticate', `Bearer realm="helix", error="${who.error}"`).send({ error: who.error, error_description: who.description });
-      return false;
-    }
-    if (who.kind !== 'user' || who.role !== 'admin') {
-      void reply.code(403).send({ error: 'insufficient_scope', error_description: 'Managing users needs an admin user\'s token' });
-      return false;
-    }
-    return true;
-  };
+  const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> =>
+    (await apiCaller(opts.bearer, req, reply, (who) => who.kind === 'user' && who.role === 'admin', 'Managing users needs an admin user\'s token')) !== undefined;
   app.get(`${issuerPath}/admin/users`, async (req, reply) => {
     if (!(await admin(req, reply))) return reply;
     return reply.header('Cache-Control', 'no-store').send({ users: await listUsers(db) });

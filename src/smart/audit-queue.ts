@@ -9,10 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Queryable } from '../db/database.js';
-import { coalesce } from '../storage/coalesce.js';
-import { insertQueuedAuditRows, type AuditRow } from '../storage/audit-store.js';
-import { authAuditEntry, type AuditEntry, type AuditTrail } from './audit.js';
-import { FhirError } from '../fhir/errors.js';
+import { insertAuditRows, type AuditRow } from '../storage/audit-store.js';
+import { auditTrailOver, type AuditEntry, type AuditTrail } from './audit.js';
 
 /** The stream of one installation (every instance on one database): several may share a Redis. */
 export const auditStream = (installationId: string): string => `helix:audit:${installationId}`;
@@ -59,13 +57,9 @@ export async function createAuditQueue(redisUrl: string, db: Queryable, options:
   await warnIfVolatile(writer, options.onWarning);
 
   // One stream entry per group of concurrent requests: a single XADD carries them all.
-  const append = coalesce(async (entries: AuditEntry[]) => {
+  const trail = auditTrailOver(async (entries) => {
     await writer.xadd(stream, '*', 'b', JSON.stringify(entries));
-    return entries.map(() => undefined);
   }, { maxBatch: 256, maxInFlight: 4 });
-  const record = (entry: AuditEntry): Promise<void> => append(entry).catch(() => {
-    throw new FhirError(500, [{ severity: 'error', code: 'exception', diagnostics: 'The audit trail could not be written; the request was not completed' }]);
-  });
 
   /** Stores a batch of delivered entries, then acknowledges and deletes them from the stream. */
   const store = async (delivered: [string, string[]][]): Promise<number> => {
@@ -81,7 +75,7 @@ export async function createAuditQueue(redisUrl: string, db: Queryable, options:
         queueIds.push(`${id}/${i}`);
       });
     }
-    await insertQueuedAuditRows(db, rows, queueIds);
+    await insertAuditRows(db, rows, queueIds);
     await reader.multi().xack(stream, GROUP, ...ids).xdel(stream, ...ids).exec();
     return rows.length;
   };
@@ -109,8 +103,7 @@ export async function createAuditQueue(redisUrl: string, db: Queryable, options:
   })();
 
   return {
-    record,
-    recordFailure: (failure) => record(authAuditEntry({ ...failure, ok: false })),
+    ...trail,
     async drain() {
       // Until nothing is queued or pending: entries the background drainer holds are committed by it.
       let total = 0;

@@ -39,11 +39,21 @@ export interface AuditTrailOptions {
 export function createAuditTrail(db: Pick<Database, 'query' | 'driver'>, options: Partial<AuditTrailOptions> = {}): AuditTrail {
   // The same trade as the read and create coalescers (storage/coalesce.ts): PGlite runs one
   // statement at a time; on PostgreSQL two in flight overlap one commit with the next batch forming.
-  const insert = coalesce(async (rows: AuditRow[]) => {
-    await insertAuditRows(db, rows);
-    return rows.map(() => undefined);
-  }, { maxBatch: options.maxBatch ?? 256, maxInFlight: options.maxInFlight ?? (db.driver === 'pglite' ? 1 : 2) });
-  const record = (entry: AuditEntry): Promise<void> => insert(clean(entry)).catch((err: unknown) => {
+  return auditTrailOver((rows) => insertAuditRows(db, rows), {
+    maxBatch: options.maxBatch ?? 256, maxInFlight: options.maxInFlight ?? (db.driver === 'pglite' ? 1 : 2),
+  });
+}
+
+/**
+ * A trail whose entries go to `append` in groups (the entries of concurrent requests together):
+ * each caller resolves once its group is written and fails with a 500 if it could not be.
+ */
+export function auditTrailOver(append: (entries: AuditEntry[]) => Promise<void>, options: AuditTrailOptions): AuditTrail {
+  const write = coalesce(async (entries: AuditEntry[]) => {
+    await append(entries);
+    return entries.map(() => undefined);
+  }, options);
+  const record = (entry: AuditEntry): Promise<void> => write(clean(entry)).catch((err: unknown) => {
     throw auditUnavailable(err);
   });
   return { record, recordFailure: (failure) => record(authAuditEntry({ ...failure, ok: false })) };

@@ -11,7 +11,7 @@ import { findLaunch, grantContext } from './launch.js';
 import { pgAdapter, type RevocationListener } from './oidc-adapter.js';
 import { errorPage } from './pages.js';
 import { covers, parseResourceScope } from './scopes.js';
-import { loadAuthSecrets } from './secrets.js';
+import type { AuthSecrets } from './secrets.js';
 import { findUserById } from './users.js';
 
 /** Lifetimes, in seconds. Backend-services tokens are capped at 300 s by SMART Backend Services. */
@@ -19,6 +19,12 @@ export const TOKEN_TTL = { accessToken: 3600, clientCredentials: 300, code: 60, 
 
 /** Non-resource scopes the server recognises (oidc-provider drops any scope it was not told about). */
 export const STATIC_SCOPES = ['openid', 'fhirUser', 'profile', 'email', 'offline_access', 'online_access', 'launch', 'launch/patient', 'launch/encounter'];
+
+/** Where oidc-provider's endpoints are, under the issuer (discovery.ts publishes them). */
+export const AUTH_ROUTES = {
+  authorization: '/authorize', token: '/token', introspection: '/introspect', revocation: '/revoke',
+  registration: '/register', jwks: '/jwks', userinfo: '/userinfo', end_session: '/logout',
+} as const;
 
 /** The client metadata property with the SMART resource scopes a client may be granted. */
 export const SMART_SCOPE = 'smart_scope';
@@ -47,9 +53,8 @@ export interface AuthServer {
   fhirBase: string;
 }
 
-/** Creates the authorization server for `config`, with its state in `db`. */
-export async function createAuthServer(db: Queryable, config: Config, onRevoke?: RevocationListener): Promise<AuthServer> {
-  const secrets = await loadAuthSecrets(db);
+/** Creates the authorization server for `config`, with its state in `db` and its keys from `secrets`. */
+export function createAuthServer(db: Queryable, config: Config, secrets: AuthSecrets, onRevoke?: RevocationListener): AuthServer {
   const fhirBase = config.baseUrl;
   const issuer = config.authIssuer;
   const sameBase = (aud: string): boolean => aud.replace(/\/+$/, '') === fhirBase;
@@ -143,10 +148,7 @@ export async function createAuthServer(db: Queryable, config: Config, onRevoke?:
       };
     },
     interactions: { url: (_ctx, interaction) => `${new URL(issuer).pathname}/interaction/${interaction.uid}` },
-    routes: {
-      authorization: '/authorize', token: '/token', introspection: '/introspect', revocation: '/revoke',
-      registration: '/register', jwks: '/jwks', userinfo: '/userinfo', end_session: '/logout',
-    },
+    routes: AUTH_ROUTES,
     clientBasedCORS: () => true,
     // OAuth's `scope` metadata may hold only scopes oidc-provider knows statically, so the SMART
     // scopes a client is limited to are kept beside it (splitSmartScope moves them there).
@@ -206,12 +208,13 @@ function resourceScopes(ctx: KoaContextWithOIDC, registered: string | undefined,
  * request path and query relative to the issuer).
  */
 export function withConsentPrompt(url: string): string {
-  if (!url.startsWith('/authorize?')) return url;
-  const q = new URLSearchParams(url.slice('/authorize?'.length));
+  const prefix = `${AUTH_ROUTES.authorization}?`;
+  if (!url.startsWith(prefix)) return url;
+  const q = new URLSearchParams(url.slice(prefix.length));
   const prompt = (q.get('prompt') ?? '').split(' ').filter(Boolean);
   if (!(q.get('scope') ?? '').split(' ').includes('offline_access') || prompt.includes('consent')) return url;
   q.set('prompt', [...prompt, 'consent'].join(' '));
-  return `/authorize?${q}`;
+  return `${prefix}${q}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // SMART discovery: `[fhir-base]/.well-known/smart-configuration` (SMART App Launch 2.2, "Conformance")
 // and the `rest.security` block of the CapabilityStatement with the oauth-uris extension.
 import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
-import { CLIENT_ASSERTION_ALGS, STATIC_SCOPES } from './auth-server.js';
+import { AUTH_ROUTES, CLIENT_ASSERTION_ALGS, STATIC_SCOPES } from './auth-server.js';
 
 /** What SMART clients are told the server can do. */
 export const SMART_CAPABILITIES = [
@@ -13,10 +13,11 @@ export const SMART_CAPABILITIES = [
 
 /** The endpoints of the authorization server at `issuer`. */
 export function authEndpoints(issuer: string) {
+  const at = (path: string): string => `${issuer}${path}`;
   return {
-    authorization: `${issuer}/authorize`, token: `${issuer}/token`, introspection: `${issuer}/introspect`,
-    revocation: `${issuer}/revoke`, registration: `${issuer}/register`, jwks: `${issuer}/jwks`,
-    userinfo: `${issuer}/userinfo`, management: `${issuer}/launch`,
+    authorization: at(AUTH_ROUTES.authorization), token: at(AUTH_ROUTES.token), introspection: at(AUTH_ROUTES.introspection),
+    revocation: at(AUTH_ROUTES.revocation), registration: at(AUTH_ROUTES.registration), jwks: at(AUTH_ROUTES.jwks),
+    userinfo: at(AUTH_ROUTES.userinfo), management: at('/launch'),
   };
 }
 

@@ -26,7 +26,7 @@ import { FhirError, forbidden, notFound } from '../fhir/errors.js';
 import type { Interaction } from '../fhir/interaction.js';
 import { transactionSession, withPrefetched, type FhirContext, type FhirRequest, type FhirResponse, type Session } from '../fhir/types.js';
 import { operations } from '../operations/registry.js';
-import { checkRows, intersectAccess, type AccessPolicy, type RowAccess, type RowCheck, type RowGrant, type RowPermission } from '../search/restrict.js';
+import { checkRows, compartmentCheck, intersectAccess, type AccessPolicy, type RowAccess, type RowCheck, type RowGrant, type RowPermission } from '../search/restrict.js';
 import { readVersion, type StoredResource } from '../storage/resource-store.js';
 import type { Authorization } from './access.js';
 import { accessPolicy, ADMIN_OPERATIONS, denial, mayAdminister } from './roles.js';
@@ -225,10 +225,7 @@ class Guard {
 
   private async compartmentCheck(s: Session, grants: readonly RowGrant[], type: string, id: string): Promise<(RowCheck & { stored: StoredResource }) | undefined> {
     const found = await s.compartments(type, id);
-    if (!found) return undefined;
-    const { stored, compartments } = found;
-    const { deleted } = stored;
-    return { id, deleted, compartments, stored, grants: grants.map((g) => !deleted && g.patients.every((p) => compartments.includes(p))) };
+    return found && { ...compartmentCheck(grants, found), stored: found.stored };
   }
 
   private check(q: Queryable, grants: readonly RowGrant[], type: string, id: string, lock = false): Promise<Map<string, RowCheck>> {

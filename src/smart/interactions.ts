@@ -8,6 +8,7 @@ import type { Queryable } from '../db/database.js';
 import { TOKEN_TTL, STATIC_SCOPES, type AuthServer } from './auth-server.js';
 import { findLaunch, saveGrantContext, type LaunchContext } from './launch.js';
 import { consentPage, describeScope, errorPage, loginPage, mfaPage, type PatientChoice } from './pages.js';
+import { acceptForms, formOf, mountedAt, sendPage } from './page-routes.js';
 import { parseResourceScope } from './scopes.js';
 import { checkTicket, signTicket } from './tickets.js';
 import { findUserById, login, verifySecondFactor, type User } from './users.js';
@@ -37,22 +38,10 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionO
   const { auth, db } = opts;
   const { provider } = auth;
   const base = `${new URL(auth.issuer).pathname.replace(/\/+$/, '')}/interaction`;
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, new URLSearchParams(body as string)));
-
-  const html = (reply: FastifyReply, body: string, status = 200): FastifyReply =>
-    reply.code(status).header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-store').header('X-Frame-Options', 'DENY').send(body);
-  const form = (req: FastifyRequest): URLSearchParams => (req.body instanceof URLSearchParams ? req.body : new URLSearchParams());
-  // oidc-provider derives its mount path from originalUrl vs url, as under Express; present these
-  // requests the same way, or the URLs it builds (the resume URL) would miss the issuer's path.
+  acceptForms(app);
   const issuerPath = new URL(auth.issuer).pathname.replace(/\/+$/, '');
-  const mounted = (req: FastifyRequest): FastifyRequest['raw'] => {
-    const raw = req.raw as FastifyRequest['raw'] & { originalUrl?: string };
-    if (raw.originalUrl === undefined && raw.url?.startsWith(issuerPath)) {
-      raw.originalUrl = raw.url;
-      raw.url = raw.url.slice(issuerPath.length) || '/';
-    }
-    return raw;
-  };
+  const mounted = (req: FastifyRequest): FastifyRequest['raw'] => mountedAt(issuerPath, req);
+  const expired = (reply: FastifyReply): FastifyReply => sendPage(reply, errorPage('invalid_request', 'This sign-in has expired. Start again from the app.'), 400);
   const details = async (req: FastifyRequest, reply: FastifyReply) => {
     const d = await provider.interactionDetails(mounted(req), reply.raw);
     if (d.uid !== (req.params as { uid: string }).uid) throw new Error('interaction mismatch');
@@ -71,7 +60,7 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionO
     const requested = String(d.params.scope ?? '').split(' ').filter((s) => s && (STATIC_SCOPES.includes(s) || (parseResourceScope(s) && !s.startsWith('system/'))));
     const launch = d.params.launch ? await findLaunch(db, String(d.params.launch)) : undefined;
     const picker = await patientPicker(db, user, requested, launch);
-    return html(reply, consentPage({
+    return sendPage(reply, consentPage({
       action: `${base}/${d.uid}/consent`, abortAction: `${base}/${d.uid}/abort`, clientName: await clientName(d.params.client_id),
       scopes: requested.map((scope) => ({ scope, description: describeScope(scope) })), ...picker, ...(message ? { message } : {}),
     }));
@@ -79,44 +68,44 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionO
 
   app.get(`${base}/:uid`, async (req, reply) => {
     const d = await details(req, reply).catch(() => undefined);
-    if (!d) return html(reply, errorPage('invalid_request', 'This sign-in has expired. Start again from the app.'), 400);
-    if (d.prompt.name === 'login') return html(reply, loginPage(`${base}/${d.uid}/login`, await clientName(d.params.client_id)));
+    if (!d) return expired(reply);
+    if (d.prompt.name === 'login') return sendPage(reply, loginPage(`${base}/${d.uid}/login`, await clientName(d.params.client_id)));
     return consent(reply, d);
   });
 
   app.post(`${base}/:uid/login`, async (req, reply) => {
     const d = await details(req, reply).catch(() => undefined);
-    if (!d) return html(reply, errorPage('invalid_request', 'This sign-in has expired. Start again from the app.'), 400);
-    const f = form(req);
+    if (!d) return expired(reply);
+    const f = formOf(req);
     const username = f.get('username') ?? '';
     const result = await login(db, username, f.get('password') ?? '');
     if (!result.ok) {
       await opts.onLoginFailure?.({ username, reason: result.reason, ip: req.ip, userAgent: req.headers['user-agent'] });
       const message = result.reason === 'locked' ? 'This account is locked after too many failed attempts. Try again later.' : 'The username or password is not right.';
-      return html(reply, loginPage(`${base}/${d.uid}/login`, await clientName(d.params.client_id), message), 401);
+      return sendPage(reply, loginPage(`${base}/${d.uid}/login`, await clientName(d.params.client_id), message), 401);
     }
-    if (result.mfaRequired) return html(reply, mfaPage(`${base}/${d.uid}/mfa`, signTicket(opts.ticketKey, `mfa:${d.uid}`, result.user.id, TICKET_SECONDS)));
+    if (result.mfaRequired) return sendPage(reply, mfaPage(`${base}/${d.uid}/mfa`, signTicket(opts.ticketKey, `mfa:${d.uid}`, result.user.id, TICKET_SECONDS)));
     return finish(req, reply, { login: { accountId: result.user.id } });
   });
 
   app.post(`${base}/:uid/mfa`, async (req, reply) => {
     const d = await details(req, reply).catch(() => undefined);
-    if (!d) return html(reply, errorPage('invalid_request', 'This sign-in has expired. Start again from the app.'), 400);
-    const f = form(req);
+    if (!d) return expired(reply);
+    const f = formOf(req);
     const userId = checkTicket(opts.ticketKey, `mfa:${d.uid}`, f.get('ticket') ?? '');
-    if (!userId) return html(reply, errorPage('invalid_request', 'The verification step has expired. Sign in again.'), 400);
+    if (!userId) return sendPage(reply, errorPage('invalid_request', 'The verification step has expired. Sign in again.'), 400);
     if (!(await verifySecondFactor(db, userId, f.get('code') ?? ''))) {
       const user = await findUserById(db, userId);
       await opts.onLoginFailure?.({ username: user?.username ?? userId, reason: 'second-factor', ip: req.ip, userAgent: req.headers['user-agent'] });
-      return html(reply, mfaPage(`${base}/${d.uid}/mfa`, f.get('ticket') ?? '', 'That code is not right.'), 401);
+      return sendPage(reply, mfaPage(`${base}/${d.uid}/mfa`, f.get('ticket') ?? '', 'That code is not right.'), 401);
     }
     return finish(req, reply, { login: { accountId: userId } });
   });
 
   app.post(`${base}/:uid/consent`, async (req, reply) => {
     const d = await details(req, reply).catch(() => undefined);
-    if (!d || d.prompt.name !== 'consent' || !d.session?.accountId) return html(reply, errorPage('invalid_request', 'This sign-in has expired. Start again from the app.'), 400);
-    const f = form(req);
+    if (!d || d.prompt.name !== 'consent' || !d.session?.accountId) return expired(reply);
+    const f = formOf(req);
     const accountId = String(d.session.accountId);
     const user = await findUserById(db, accountId);
     const requested = String(d.params.scope ?? '').split(' ').filter(Boolean);
@@ -152,7 +141,7 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionO
 
   app.post(`${base}/:uid/abort`, async (req, reply) => {
     const d = await details(req, reply).catch(() => undefined);
-    if (!d) return html(reply, errorPage('invalid_request', 'This sign-in has expired. Start again from the app.'), 400);
+    if (!d) return expired(reply);
     return finish(req, reply, { error: 'access_denied', error_description: 'The user denied access' });
   });
 }

@@ -43,36 +43,20 @@ const textValue = (r: AuditRow): Record<(typeof TEXT_COLUMNS)[number], string | 
 });
 
 // One statement for any number of rows: a column per array parameter. Patient lists travel as
-// comma-joined text because unnest cannot take a ragged two-dimensional array.
-const insertSql = `INSERT INTO audit_log (recorded, status, patients, ${TEXT_COLUMNS.join(', ')})
-  SELECT u.recorded, u.status, string_to_array(u.patients, ','), ${TEXT_COLUMNS.map((c) => `u.${c}`).join(', ')}
-  FROM unnest($1::timestamptz[], $2::smallint[], $3::text[], ${TEXT_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(', ')})
-    AS u(recorded, status, patients, ${TEXT_COLUMNS.join(', ')})`;
-const queueIdParam = TEXT_COLUMNS.length + 4;
-const insertQueuedSql = `INSERT INTO audit_log (recorded, status, patients, ${TEXT_COLUMNS.join(', ')}, queue_id)
+// comma-joined text because unnest cannot take a ragged two-dimensional array. Rows from the audit
+// queue carry their queue entry id, so a redelivered entry is skipped, not doubled; rows written
+// straight to PostgreSQL have none (the unique index ignores NULLs).
+const insertSql = `INSERT INTO audit_log (recorded, status, patients, ${TEXT_COLUMNS.join(', ')}, queue_id)
   SELECT u.recorded, u.status, string_to_array(u.patients, ','), ${TEXT_COLUMNS.map((c) => `u.${c}`).join(', ')}, u.queue_id
-  FROM unnest($1::timestamptz[], $2::smallint[], $3::text[], ${TEXT_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(', ')}, $${queueIdParam}::text[])
+  FROM unnest($1::timestamptz[], $2::smallint[], $3::text[], ${TEXT_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(', ')}, $${TEXT_COLUMNS.length + 4}::text[])
     AS u(recorded, status, patients, ${TEXT_COLUMNS.join(', ')}, queue_id)
   ON CONFLICT (queue_id) WHERE queue_id IS NOT NULL DO NOTHING`;
 
 /**
- * Appends rows delivered by the audit queue (src/smart/audit-queue.ts), each keyed by its queue
- * entry id: a redelivered entry (its consumer died before acknowledging) is skipped, not doubled.
+ * Appends rows to audit_log in one statement (one commit when run outside a transaction);
+ * `queueIds` (parallel to `rows`) key the rows delivered by the audit queue (src/smart/audit-queue.ts).
  */
-export async function insertQueuedAuditRows(q: Queryable, rows: readonly AuditRow[], queueIds: readonly string[]): Promise<void> {
-  if (!rows.length) return;
-  const texts = rows.map(textValue);
-  await q.query(insertQueuedSql, [
-    rows.map((r) => r.recorded.toISOString()),
-    rows.map((r) => r.status ?? null),
-    rows.map((r) => r.patients.join(',')),
-    ...TEXT_COLUMNS.map((c) => texts.map((t) => t[c] ?? null)),
-    queueIds,
-  ], { prepare: true });
-}
-
-/** Appends rows to audit_log in one statement (one commit when run outside a transaction). */
-export async function insertAuditRows(q: Queryable, rows: readonly AuditRow[]): Promise<void> {
+export async function insertAuditRows(q: Queryable, rows: readonly AuditRow[], queueIds?: readonly string[]): Promise<void> {
   if (!rows.length) return;
   const texts = rows.map(textValue);
   await q.query(insertSql, [
@@ -80,6 +64,7 @@ export async function insertAuditRows(q: Queryable, rows: readonly AuditRow[]): 
     rows.map((r) => r.status ?? null),
     rows.map((r) => r.patients.join(',')),
     ...TEXT_COLUMNS.map((c) => texts.map((t) => t[c] ?? null)),
+    queueIds ?? rows.map(() => null),
   ], { prepare: true });
 }
 

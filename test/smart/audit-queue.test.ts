@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { AUDIT_GROUP, createAuditQueue, type AuditQueue } from '../../src/smart/audit-queue.js';
 import type { AuditEntry } from '../../src/smart/audit.js';
-import { insertQueuedAuditRows } from '../../src/storage/audit-store.js';
+import { insertAuditRows } from '../../src/storage/audit-store.js';
 import { sharedServer } from '../harness.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -57,7 +57,7 @@ describe('Redis audit queue', { skip: !redisUrl && 'needs REDIS_URL (runs in the
     // A consumer reads them, stores one of them, and dies before acknowledging anything.
     await redis.xreadgroup('GROUP', AUDIT_GROUP, 'dead-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
     const { db } = (await sharedServer()).helix.ctx;
-    await insertQueuedAuditRows(db, [{ ...entry(0), requestId: `${dead}-0` }], [`${ids[0]}/0`]);
+    await insertAuditRows(db, [{ ...entry(0), requestId: `${dead}-0` }], [`${ids[0]}/0`]);
     await new Promise((r) => setTimeout(r, 150));
     await queue.drain();
     const rows = await stored(`${dead}-`);

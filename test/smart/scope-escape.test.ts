@@ -121,9 +121,14 @@ describe('scope escapes over HTTP, and their audit trail', () => {
     const login = await follow(jar, new URL(issuer).origin, await step(jar, `${issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: 'http://probe.example/cb', scope: 'openid', aud: srv.base, code_challenge: p.challenge, code_challenge_method: 'S256', state: 's' })}`));
     assert.equal((await step(jar, formAction(login.text, new URL(issuer).origin), { username: doctor.username, password: 'wrong password 000' })).status, 401);
 
-    const rows = await srv.helix.ctx.db.query<{ subtype: string; outcome: string; patients: string[]; user_agent: string | null }>(
-      'SELECT subtype, outcome, patients, user_agent FROM audit_log ORDER BY id OFFSET $1', [before],
-    );
+    // With Redis the entries reach audit_log through the queue's drainer, a moment after the responses.
+    type LogRow = { subtype: string; outcome: string; patients: string[]; user_agent: string | null };
+    let rows: LogRow[] = [];
+    for (let i = 0; i < 100; i++) {
+      rows = await srv.helix.ctx.db.query<LogRow>('SELECT subtype, outcome, patients, user_agent FROM audit_log ORDER BY id OFFSET $1', [before]);
+      if (['read', 'token', 'login'].every((k) => rows.some((r) => r.subtype === k))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const read = rows.find((r) => r.subtype === 'read');
     assert.ok(read, JSON.stringify(rows));
     assert.deepEqual(read.patients, [ids.pa]);
