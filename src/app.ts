@@ -18,6 +18,7 @@ import { startSearchParameterSync } from './search/custom-params.js';
 import { createIndexExtractor } from './search/extract.js';
 import { startReindexRunner } from './search/reindex.js';
 import { statisticsKeeper } from './storage/statistics.js';
+import { hasPlanCache } from './search/has-plan.js';
 import { loadProfiles } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
@@ -53,6 +54,7 @@ export async function createHelix(config: Config): Promise<Helix> {
     validator: createValidator(defs, profiles),
     pool: poolSession(db),
     statistics: statisticsKeeper(db, { threshold: 10_000, minIntervalMs: 60_000, onError }),
+    hasPlans: hasPlanCache(),
     reindex: { nudge: () => reindex.nudge() },
     now: () => new Date(),
   };

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Authorization, RequestSource } from '../smart/access.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { IndexExtractor } from '../search/extract.js';
+import type { HasPlanCache } from '../search/has-plan.js';
 import type { AccessPolicy } from '../search/restrict.js';
 import type { Validator } from '../validation/validator.js';
 import { coalesce } from '../storage/coalesce.js';
@@ -63,6 +64,8 @@ export interface FhirContext {
   pool: Session;
   /** Counts writes and refreshes planner statistics after bulk loads (storage/statistics.ts). */
   statistics: StatisticsKeeper;
+  /** Strategies chosen for `_has` filters (src/search/has-plan.ts); without it every `_has` collects its set. */
+  hasPlans?: HasPlanCache;
   /** The reindex job runner of this instance (src/search/reindex.ts). */
   reindex: { nudge(): void };
   /** Clock, injectable for tests. */

@@ -5,6 +5,7 @@ import type { SearchParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirDefinitions } from '../fhir/definitions.js';
 import type { CodeSet } from './code-set.js';
+import type { HasStrategy } from './has-plan.js';
 import { compositeValueType } from './composite.js';
 import { sortable, type SortKey } from './sort.js';
 
@@ -20,7 +21,7 @@ export interface Filter {
   /** For a composite parameter: the type of its second component. */
   compositeValueType?: string;
   /** `_has:Type:param:…`: a resource of Type whose `param` refers here must match. */
-  has?: { resourceType: string; param: string; filter: Filter };
+  has?: { resourceType: string; param: string; filter: Filter; strategy?: HasStrategy };
   /** For :in, :not-in, :above and :below on a token: the codes meant, set by resolveTerminology. */
   codes?: CodeSet;
 }

@@ -10,6 +10,7 @@ import { afterCursor, orderBy, sortColumns } from './sort.js';
 import { confine } from './restrict.js';
 import { binder, Binder, filterSql, indexMatch, matchTable, onRidOnly, typeIs, type IndexMatch } from './sql.js';
 import { resolveTerminology } from './terminology.js';
+import { planHas } from './has-plan.js';
 
 /** One page of search results. */
 export interface SearchPage {
@@ -93,6 +94,7 @@ function withTests(ctx: FhirContext, req: SearchRequest, b: Binder, d: Driver): 
 /** Runs one page of a search. */
 export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<SearchPage> {
   await resolveTerminology(ctx, q, req);
+  await planHas(ctx, q, req);
   const b = searchBinder(ctx);
   const order = sortColumns(req.sort, b, req.resourceTypes ?? req.resourceType);
   // Only the default order (by rid) can be walked off an index in rid order.
@@ -131,6 +133,7 @@ export async function runSearch(ctx: FhirContext, q: Queryable, req: SearchReque
 /** Counts every match of a search. */
 export async function countSearch(ctx: FhirContext, q: Queryable, req: SearchRequest): Promise<number> {
   await resolveTerminology(ctx, q, req);
+  await planHas(ctx, q, req);
   const b = searchBinder(ctx);
   // One indexed filter and nothing else (no compartment, no access restriction): count its index
   // rows without touching the resources (deleted resources keep no index rows, and index rows

@@ -195,6 +195,12 @@ function hasSql(f: Filter, resourceType: string | string[], b: Binder, baseUrl: 
   const visible = b.visible?.('s', has.resourceType, h);
   if (!visible && onRidOnly(has.filter)) {
     // Tested on the referring resource's index rows alone: deleted resources keep none.
+    if (has.strategy === 'per-candidate') {
+      // OFFSET 0 keeps the probe a correlated subplan, run per candidate, instead of letting the
+      // planner turn it into a join over every referring resource (see has-plan.ts).
+      return `EXISTS (SELECT 1 FROM idx_reference x WHERE ${scope} AND x.target_id = ${r}.id AND x.target_type = ${r}.res_type
+        AND ${filterSql(has.filter, has.resourceType, b, baseUrl, 'x', depth + 1)} OFFSET 0)`;
+    }
     return `${r}.id IN (SELECT x.target_id FROM idx_reference x WHERE ${scope} AND ${filterSql(has.filter, has.resourceType, b, baseUrl, 'x', depth + 1)})`;
   }
   const inner = filterSql(has.filter, has.resourceType, b, baseUrl, h, depth + 1);

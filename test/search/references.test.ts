@@ -54,6 +54,29 @@ describe('references in search', () => {
     assert.deepEqual(matches(await bundle(base, 'Patient?_has:Observation:subject:_has:Provenance:target:agent=Organization/' + ids.acme)), named('ann'));
   });
 
+  it('_has gives the same patients whichever way it is planned (has-plan.ts)', async () => {
+    const { base, helix } = await sharedServer();
+    const saved = helix.ctx.hasPlans;
+    try {
+      for (const strategy of ['set', 'per-candidate'] as const) {
+        // A cache that always answers `strategy` forces it without a million resources.
+        helix.ctx.hasPlans = { get: () => strategy, set: () => undefined };
+        assert.deepEqual(matches(await bundle(base, 'Patient?_has:Observation:subject:code=8867-4')), named('ann', 'bob'), strategy);
+        assert.deepEqual(matches(await bundle(base, 'Patient?_has:Observation:subject:code=8310-5')), named('ann'), strategy);
+        assert.deepEqual(matches(await bundle(base, 'Patient?_has:Observation:subject:code=8310-5,8867-4&name=bob')), named('bob'), strategy);
+        assert.deepEqual(matches(await bundle(base, 'Patient?_has:Observation:subject:code=9999-9')), [], strategy);
+        assert.equal((await bundle(base, 'Patient?_has:Observation:subject:code=8867-4&_summary=count')).total, 2, strategy);
+        // Paging: one patient per page, no duplicates, no gaps.
+        const first = await bundle(base, 'Patient?_has:Observation:subject:code=8867-4&_count=1');
+        const next = first.link.find((l: any) => l.relation === 'next').url.replace(`${base}/`, '');
+        const second = await bundle(base, next.replace(/&?_tag=[^&]*/, ''));
+        assert.deepEqual([...matches(first), ...matches(second)].sort(), named('ann', 'bob'), strategy);
+      }
+    } finally {
+      helix.ctx.hasPlans = saved;
+    }
+  });
+
   it('_include and _include:iterate', async () => {
     const { base } = await sharedServer();
     const b = await bundle(base, 'Observation?code=8867-4&_include=Observation:subject');
