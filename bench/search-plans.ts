@@ -11,6 +11,7 @@ import type { FhirContext } from '../src/fhir/types.js';
 import { loadIncludes } from '../src/search/includes.js';
 import { parseSearch } from '../src/search/parse.js';
 import { runSearch } from '../src/search/search.js';
+import { hasPlanCache } from '../src/search/has-plan.js';
 import { binder } from '../src/search/sql.js';
 
 /** One explained statement. */
@@ -71,7 +72,8 @@ function recorder(db: Queryable): { q: Queryable; recorded: { sql: string; param
 export async function explainSearch(db: Queryable, defs: FhirDefinitions, name: string, path: string): Promise<ExplainedSearch> {
   // Only `config` and `defs` are read by the search code; the bench server runs with the defaults.
   const config = configFromEnv({}, { baseUrl: 'http://localhost/fhir' });
-  const ctx = { config, defs } as Pick<FhirContext, 'config' | 'defs'> as FhirContext;
+  // hasPlans: `_has` is planned as the server plans it (has-plan.ts).
+  const ctx = { config, defs, hasPlans: hasPlanCache(), now: () => new Date() } as Pick<FhirContext, 'config' | 'defs' | 'hasPlans' | 'now'> as FhirContext;
   const [type = '', query = ''] = path.split('?');
   const req = parseSearch(defs, type, new URLSearchParams(query), config);
   if (req.unknown.length) throw new Error(`${path}: ${req.unknown.map((u) => u.reason).join('; ')}`);

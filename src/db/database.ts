@@ -4,9 +4,9 @@
 /** How to run a statement. */
 export interface QueryOptions {
   /**
-   * Keep the statement prepared on the connection and reuse its plan. For fixed SQL text on hot
-   * paths only (planning a multi-CTE write costs more than executing it); never for SQL built
-   * from request input, which would accumulate prepared statements.
+   * Keep the statement prepared on the connection and reuse its plan: planning a multi-CTE write,
+   * or a search page, can cost more than executing it. The number of texts kept is bounded (SQL
+   * built from request input has one text per query shape), so rare shapes may run unprepared.
    */
   prepare?: boolean;
 }

@@ -2,21 +2,26 @@
 import pg from 'pg';
 import type { Database, Queryable, QueryOptions } from './database.js';
 
+const MAX_PREPARED = 2_000;
+
 /** Opens a pooled connection to the PostgreSQL server at `url`. */
 export function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => undefined);
-  // Statement names are per SQL text; pg prepares each once per connection on first use.
+  // Statement names are per SQL text; pg prepares each once per connection on first use. Search
+  // SQL has one text per shape of query, which clients choose: past MAX_PREPARED texts, new ones
+  // run unnamed, so no client can make the connections accumulate statements without bound.
   const names = new Map<string, string>();
-  const nameOf = (sql: string): string => {
+  const nameOf = (sql: string): string | undefined => {
     let name = names.get(sql);
-    if (!name) names.set(sql, (name = `helix_${names.size}`));
+    if (!name && names.size < MAX_PREPARED) names.set(sql, (name = `helix_${names.size}`));
     return name;
   };
   const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]> => {
     const values = params as unknown[] | undefined;
-    const res = await client.query(options?.prepare ? { name: nameOf(sql), text: sql, values } : { text: sql, values });
+    const name = options?.prepare ? nameOf(sql) : undefined;
+    const res = await client.query(name ? { name, text: sql, values } : { text: sql, values });
     return res.rows as R[];
   };
   return {
