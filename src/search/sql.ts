@@ -5,8 +5,8 @@ import type { Filter } from './parse.js';
 import type { FhirDefinitions } from '../fhir/definitions.js';
 import { storageAliases, type StorageAlias } from './aliases.js';
 import { needsTerminology } from './code-set.js';
-import { toCanonical, UCUM_SYSTEM } from './ucum.js';
-import { dateRange, decimalRange, formatInstant, normalizeString } from './values.js';
+import { parseDateValue, parseNumberValue, parseQuantityValue, parseReferenceValue, parseTokenValue, type Prefix } from './search-value.js';
+import { normalizeString } from './values.js';
 
 /** A binder that knows the storage aliases of the server's definitions (appending to `params` when given). */
 export function binder(defs: FhirDefinitions, params: unknown[] = []): Binder {
@@ -40,14 +40,6 @@ export class Binder {
 const TABLE: Record<string, string> = {
   composite: 'idx_composite', string: 'idx_string', token: 'idx_token', date: 'idx_date', number: 'idx_number', quantity: 'idx_quantity', uri: 'idx_uri', reference: 'idx_reference',
 };
-const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
-type Prefix = (typeof PREFIXES)[number];
-
-function splitPrefix(value: string): { prefix: Prefix; rest: string } {
-  const p = value.slice(0, 2) as Prefix;
-  if (PREFIXES.includes(p) && /^[a-z]{2}[-+0-9.]/.test(value)) return { prefix: p, rest: value.slice(2) };
-  return { prefix: 'eq', rest: value };
-}
 
 /**
  * The predicate for one filter (its values ORed) on the resource row aliased `r`; `depth` names
@@ -246,24 +238,11 @@ function valueSql(f: Filter, value: string, b: Binder, baseUrl: string): string 
  * canonical UCUM form, so `37|http://unitsofmeasure.org|Cel` finds 98.6 [degF].
  */
 function quantitySql(value: string, b: Binder, cols = { value: 'x.value', canonCode: 'x.canon_code', canonValue: 'x.canon_value', system: 'x.system' }): string {
-  const [raw = '', system, code] = value.split('|');
-  if (!code) {
-    const parts = [rangeCompare(raw, cols.value, cols.value, b, 'number')];
-    if (system) parts.push(`${cols.system} = ${b.bind(system)}`);
-    return `(${parts.join(' AND ')})`;
-  }
-  const { prefix, rest } = splitPrefix(raw);
-  const range = decimalRange(rest);
-  if (!range) throw badRequest(`Invalid quantity search value "${value.slice(0, 60)}"`);
-  const ucum = !system || system === UCUM_SYSTEM;
-  const low = ucum ? toCanonical(code, range.low) : undefined;
-  const high = ucum ? toCanonical(code, range.high) : undefined;
-  const exact = ucum ? toCanonical(code, rest) : undefined;
-  const canon = low && high && exact
-    ? { code: low.code, range: { low: low.value, high: high.value }, exact: exact.value }
-    : { code, range, exact: rest };
-  const parts = [`${cols.canonCode} = ${b.bind(canon.code)}`, compareDecimal(prefix, canon.range, canon.exact, cols.canonValue, b)];
-  if (system) parts.push(`${cols.system} = ${b.bind(system)}`);
+  const q = parseQuantityValue(value);
+  const parts = q.kind === 'number'
+    ? [rangeCompare(q.raw, cols.value, cols.value, b, 'number')]
+    : [`${cols.canonCode} = ${b.bind(q.code)}`, compareDecimal(q.prefix, q.range, q.exact, cols.canonValue, b)];
+  if (q.system) parts.push(`${cols.system} = ${b.bind(q.system)}`);
   return `(${parts.join(' AND ')})`;
 }
 
@@ -284,12 +263,10 @@ function compareDecimal(prefix: Prefix, range: { low: string; high: string }, ex
 }
 
 function tokenSql(value: string, b: Binder, codeCol = 'x.code', systemCol = 'x.system'): string {
-  const bar = value.indexOf('|');
-  if (bar < 0) return `${codeCol} = ${b.bind(value)}`;
-  const system = value.slice(0, bar);
-  const code = value.slice(bar + 1);
-  if (!system) return `(${systemCol} IS NULL AND ${codeCol} = ${b.bind(code)})`;
-  if (!code) return `${systemCol} = ${b.bind(system)}`;
+  const { system, code } = parseTokenValue(value);
+  if (system === undefined) return `${codeCol} = ${b.bind(code)}`;
+  if (system === null) return `(${systemCol} IS NULL AND ${codeCol} = ${b.bind(code)})`;
+  if (code === undefined) return `${systemCol} = ${b.bind(system)}`;
   return `(${codeCol} = ${b.bind(code)} AND ${systemCol} = ${b.bind(system)})`;
 }
 
@@ -312,13 +289,9 @@ function compositeSql(f: Filter, value: string, b: Binder): string {
 }
 
 function referenceSql(value: string, modifier: string | undefined, b: Binder, baseUrl: string): string {
-  let ref = value.startsWith(baseUrl + '/') ? value.slice(baseUrl.length + 1) : value;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) return `x.target_url = ${b.bind(ref)}`;
-  ref = ref.replace(/\/_history\/.*$/, '');
-  const slash = ref.indexOf('/');
-  const type = slash > 0 ? ref.slice(0, slash) : modifier;
-  const id = slash > 0 ? ref.slice(slash + 1) : ref;
-  return type ? `(x.target_id = ${b.bind(id)} AND x.target_type = ${b.bind(type)})` : `x.target_id = ${b.bind(id)}`;
+  const target = parseReferenceValue(value, modifier, baseUrl);
+  if ('url' in target) return `x.target_url = ${b.bind(target.url)}`;
+  return target.type ? `(x.target_id = ${b.bind(target.id)} AND x.target_type = ${b.bind(target.type)})` : `x.target_id = ${b.bind(target.id)}`;
 }
 
 /**
@@ -326,11 +299,11 @@ function referenceSql(value: string, modifier: string | undefined, b: Binder, ba
  * Dates compare as ranges at the value's precision; numbers use the implicit range for eq/ne/ap.
  */
 export function rangeCompare(raw: string, low: string, high: string, b: Binder, kind: 'date' | 'number'): string {
-  const { prefix, rest } = splitPrefix(raw);
-  const dates = kind === 'date' ? dateRange(rest) : undefined;
-  const range = dates ? { low: formatInstant(dates.low), high: formatInstant(dates.high) } : kind === 'number' ? decimalRange(rest) : undefined;
-  if (!range) throw badRequest(`Invalid ${kind} search value "${raw.slice(0, 60)}"`);
-  if (kind === 'number') return compareDecimal(prefix, range, rest, low, b);
+  if (kind === 'number') {
+    const n = parseNumberValue(raw);
+    return compareDecimal(n.prefix, n.range, n.exact, low, b);
+  }
+  const { prefix, ...range } = parseDateValue(raw);
   // Placeholders are bound on use: an unused parameter has no inferable type.
   const ql = (): string => `${b.bind(range.low)}::timestamptz`;
   const qh = (): string => `${b.bind(range.high)}::timestamptz`;
