@@ -19,6 +19,7 @@ import { createIndexExtractor } from './search/extract.js';
 import { startReindexRunner } from './search/reindex.js';
 import { statisticsKeeper } from './storage/statistics.js';
 import { hasPlanCache } from './search/has-plan.js';
+import { startSubscriptions } from './subscriptions/subscriptions.js';
 import { loadProfiles } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
@@ -92,11 +93,16 @@ export async function createHelix(config: Config): Promise<Helix> {
     onError,
   });
   await sync.refresh();
+  const subscriptions = await startSubscriptions(db, ctx, {
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), installationId: secrets.installationId, retryPeriodMs: config.subscriptionRetryMs, onError,
+    ...(config.news2WindowMs ? { news2: { windowMs: config.news2WindowMs } } : {}),
+  });
   return {
     ctx,
     http,
     async close() {
       await http.close();
+      await subscriptions.stop();
       clearInterval(purge);
       await auditQueue?.stop();
       await bus.close();

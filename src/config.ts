@@ -31,6 +31,10 @@ export interface Config {
   audit: boolean;
   /** OAuth 2.0 / OpenID issuer URL of the built-in authorization server; no trailing slash. */
   authIssuer: string;
+  /** NEWS2 scoring of incoming vital signs; its inputs are the latest of each parameter within this window (ms), 0 = off. */
+  news2WindowMs: number;
+  /** How long a failing subscription notification is retried before it is given up (ms). */
+  subscriptionRetryMs: number;
   /** Static initial access token for RFC 7591 dynamic client registration (else tokens minted by `helix client iat`). */
   registrationToken?: string;
 }
@@ -70,6 +74,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     auth: flag(env.AUTH, Boolean(env.DATABASE_URL), 'AUTH'),
     audit: flag(env.AUDIT, true, 'AUDIT'),
     authIssuer: '',
+    news2WindowMs: flag(env.NEWS2, true, 'NEWS2') ? int(env.NEWS2_WINDOW_MINUTES, 60, 'NEWS2_WINDOW_MINUTES') * 60_000 : 0,
+    subscriptionRetryMs: int(env.SUBSCRIPTION_RETRY_HOURS, 24, 'SUBSCRIPTION_RETRY_HOURS') * 3_600_000,
     registrationToken: env.AUTH_REGISTRATION_TOKEN || undefined,
   };
   base.authIssuer = (env.AUTH_ISSUER ?? `${new URL(base.baseUrl).origin}/auth`).replace(/\/+$/, '');

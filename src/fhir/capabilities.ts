@@ -7,6 +7,7 @@ import { compositeValueType } from '../search/composite.js';
 import { SUPPORTED_MODIFIERS, UNINDEXED } from '../search/parse.js';
 import { AUDIT_EVENT, auditEventCapability } from '../smart/audit-search.js';
 import { capabilitySecurity } from '../smart/discovery.js';
+import { BACKPORT_SERVER_CAPABILITY, subscriptionResourceCapability } from '../subscriptions/capability.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './types.js';
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
@@ -40,6 +41,7 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
       .map((o) => ({ name: o.name, definition: o.definition })),
     // Served from the audit log: read-only, with the parameters the log can answer.
     ...(type === AUDIT_EVENT ? auditEventCapability(ctx) : {}),
+    ...(type === 'Subscription' ? subscriptionResourceCapability() : {}),
   }));
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',
@@ -49,6 +51,7 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
     kind: 'instance',
     software: { name: 'Helix', version: '0.1.0' },
     implementation: { description: 'Helix FHIR R4 server', url: ctx.config.baseUrl },
+    instantiates: [BACKPORT_SERVER_CAPABILITY],
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'application/json'],
     patchFormat: ['application/json-patch+json', 'application/fhir+json'],

@@ -2,6 +2,7 @@
 // body, validate it, stamp meta, extract index rows, and shape the response per `Prefer`.
 import type { Resource } from '@medplum/fhirtypes';
 import { searchParameterIssues } from '../search/custom-params.js';
+import { subscriptionIssues } from '../subscriptions/validate.js';
 import type { IndexRows } from '../search/index-rows.js';
 import type { StoredResource } from '../storage/resource-store.js';
 import { badRequest, FhirError, informational, operationOutcome, type Issue } from './errors.js';
@@ -34,6 +35,7 @@ export function validateForWrite(ctx: FhirContext, req: FhirRequest, resource: R
   if (resource.resourceType === 'SearchParameter') {
     issues = [...issues, ...searchParameterIssues(ctx.defs, resource, mode === 'update' ? resource.id : undefined)];
   }
+  if (resource.resourceType === 'Subscription') issues = [...issues, ...subscriptionIssues(ctx, resource, mode)];
   const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal' || (strict && i.severity === 'warning'));
   if (errors.length) throw new FhirError(422, errors);
   return issues;

@@ -4,6 +4,8 @@ import { methodNotAllowed, notFound } from '../fhir/errors.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { everythingOperation } from './everything.js';
 import { reindexOperation } from './reindex.js';
+import { subscriptionEventsOperation } from './subscription-events.js';
+import { subscriptionStatusOperation } from './subscription-status.js';
 import { validateOperation } from './validate.js';
 
 /** Where an operation was invoked. */
@@ -27,7 +29,7 @@ export interface OperationDefinitionEntry {
 }
 
 /** Every operation Helix implements. */
-export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation];
+export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation, subscriptionStatusOperation, subscriptionEventsOperation];
 
 /** Invokes `$name` on the target. */
 export async function invokeOperation(

@@ -142,11 +142,16 @@ export async function readVersion(
   return rows[0] && toStored(rows[0]);
 }
 
+// The outbox row of a watched type (migrations/010), written by the same statement as the resource.
+const outboxCte = `, ob AS (INSERT INTO change_outbox (res_type, res_id, version)
+    SELECT $1, $2, $3 FROM r WHERE EXISTS (SELECT 1 FROM change_watch w WHERE w.res_type = $1))`;
+
 const insertSql = (mask: number): string => `WITH r AS (
     INSERT INTO resources (rid, res_type, id, version, last_updated, deleted, method, content)
     VALUES (nextval('resource_rid_seq'), $1, $2, $3, $4, $6::text IS NULL, $5, $6)
     ON CONFLICT ON CONSTRAINT resources_identity DO NOTHING
     RETURNING rid)
+  ${outboxCte}
   ${indexInsertCtes(7, mask)}
   SELECT rid::text AS rid FROM r`;
 const insertSqlByMask = new Map<number, string>();
@@ -168,7 +173,9 @@ const bulkInsertSql = `WITH u AS (
   r AS (
     INSERT INTO resources (rid, res_type, id, version, last_updated, deleted, method, content)
     SELECT nextval('resource_rid_seq'), res_type, id, 1, last_updated, false, method, content FROM u ORDER BY ord
-    RETURNING rid, res_type, id)
+    RETURNING rid, res_type, id),
+  ob AS (INSERT INTO change_outbox (res_type, res_id, version)
+    SELECT r.res_type, r.id, 1 FROM r WHERE EXISTS (SELECT 1 FROM change_watch w WHERE w.res_type = r.res_type) ORDER BY r.rid)
   ${bulkIndexInsertCtes(6)}
   SELECT count(*)::int AS n FROM r`;
 
@@ -199,6 +206,7 @@ const updateSql = `WITH old AS (
     UPDATE resources SET version = $3, last_updated = $4, deleted = $6::text IS NULL, method = $5, content = $6
     FROM old WHERE resources.rid = old.rid
     RETURNING resources.rid)
+  ${outboxCte}
   ${indexDeleteCtes('old')}
   ${indexInsertCtes(7)}
   SELECT rid::text AS rid FROM r`;

@@ -66,7 +66,7 @@ export type SubscriptionSpec = CriteriaSubscriptionSpec | TopicSubscriptionSpec;
 /** Inclusive [min, max] ranges the server accepts for channel settings. */
 export type ChannelLimits = Record<'heartbeatSeconds' | 'timeoutSeconds' | 'maxCount', readonly [number, number]>;
 export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = {
-  heartbeatSeconds: [10, 86_400], // under 10 s heartbeats are load, not liveness; over a day is no heartbeat
+  heartbeatSeconds: [1, 86_400], // 0 would be a busy loop; over a day is no heartbeat
   timeoutSeconds: [1, 300],
   maxCount: [1, 1000],
 };

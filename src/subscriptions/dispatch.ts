@@ -1,0 +1,72 @@
+// Dispatch: who runs a subscription's delivery, and when. PostgreSQL holds everything that
+// matters (events, progress, backoff, the per-subscription lease), so a dispatcher only has to
+// get `run(id)` called soon after `signal(id)`: through BullMQ on Redis when there is Redis, so
+// every instance's workers share the work, or in-process otherwise. A signal lost in a race is
+// made good by the sweep (subscriptions.ts), which re-signals every subscription with work due.
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+/** Gets deliveries run. */
+export interface Dispatcher {
+  /** Asks for `run(id)` soon; signals for a subscription already waiting are merged. */
+  signal(id: string): void;
+  close(): Promise<void>;
+}
+
+type Run = (id: string) => Promise<void>;
+
+/** Runs deliveries in this process, at most `concurrency` at once, one at a time per subscription. */
+export function inProcessDispatcher(run: Run, concurrency: number, onError: (err: unknown) => void): Dispatcher {
+  const waiting = new Set<string>();
+  const running = new Set<string>();
+  const again = new Set<string>();
+  let closed = false;
+  let active = Promise.resolve();
+  const pump = (): void => {
+    for (const id of waiting) {
+      if (running.size >= concurrency || closed) return;
+      waiting.delete(id);
+      running.add(id);
+      const done = run(id).catch(onError).finally(() => {
+        running.delete(id);
+        if (again.delete(id)) waiting.add(id);
+        pump();
+      });
+      active = active.then(() => done);
+    }
+  };
+  return {
+    signal(id) {
+      if (closed) return;
+      if (running.has(id)) again.add(id);
+      else waiting.add(id);
+      pump();
+    },
+    async close() {
+      closed = true;
+      waiting.clear();
+      while (running.size) await active;
+    },
+  };
+}
+
+/** Runs deliveries on BullMQ workers: one job per subscription waiting at a time (its id is the job id). */
+export function bullMqDispatcher(redisUrl: string, queueName: string, run: Run, concurrency: number, onError: (err: unknown) => void): Dispatcher {
+  // BullMQ's blocking commands need a connection that retries forever.
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  connection.on('error', onError);
+  const queue = new Queue(queueName, { connection, prefix: 'helix' });
+  const worker = new Worker(queueName, async (job) => run((job.data as { id: string }).id), { connection, prefix: 'helix', concurrency });
+  worker.on('error', onError);
+  queue.on('error', onError);
+  return {
+    signal(id) {
+      queue.add('run', { id }, { jobId: id, removeOnComplete: true, removeOnFail: true }).catch(onError);
+    },
+    async close() {
+      await worker.close();
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}

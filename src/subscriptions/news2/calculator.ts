@@ -1,0 +1,77 @@
+// NEWS2 on incoming vital signs (Royal College of Physicians, National Early Warning Score 2, 2017):
+// the event processor queues every patient whose vital signs changed (news2_pending, in its own
+// transaction, so a crash loses no patient); this calculator takes them one at a time, scores the
+// latest value of each parameter within the window, stores the score as an Observation, and when
+// the clinical-risk band rises to low-medium or above raises a news2-alert topic event in the same
+// transaction (an outbox row with the score as focus and the patient as context).
+import type { Goal, Observation, Resource } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '../../db/database.js';
+import type { FhirContext } from '../../fhir/types.js';
+import { transactionSession } from '../../fhir/types.js';
+import { stamp } from '../../fhir/write.js';
+import { findMatches } from '../../search/search.js';
+import { NEWS2_ALERT_TOPIC } from '../live.js';
+import { hasHypercapnicTarget, LOINC, pickNews2Inputs, SNOMED } from './inputs.js';
+import { buildNews2Observation, NEWS2_RISK_SYSTEM, NEWS2_TOTAL_CODE } from './observation.js';
+import { bandRank, scoreNews2, type News2Band } from './score.js';
+
+/** The Observation codes NEWS2 reads (inputs.ts documents each). */
+const INPUT_CODES = [
+  ...['9279-1', '2708-6', '59408-5', '8867-4', '8310-5', '85354-9', '8480-6', '67775-7', '3150-0', '3151-8'].map((c) => `${LOINC}|${c}`),
+  `${SNOMED}|1104441000000107`,
+].join(',');
+
+/** Queues the patients whose vital signs changed (call inside the transaction that consumed the changes). */
+export async function queueNews2(q: Queryable, patients: readonly string[]): Promise<void> {
+  if (patients.length) await q.query('INSERT INTO news2_pending (patient) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [patients]);
+}
+
+/** Scores one queued patient, if any is waiting and not being scored elsewhere; false when none was. */
+export async function scoreNextPatient(db: Database, ctx: FhirContext, windowMs: number): Promise<boolean> {
+  return db.transaction(async (q) => {
+    const [next] = await q.query<{ patient: string }>(
+      `DELETE FROM news2_pending WHERE patient = (SELECT patient FROM news2_pending ORDER BY queued_at FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING patient`);
+    if (!next) return false;
+    await scorePatient(ctx, q, next.patient, windowMs);
+    return true;
+  });
+}
+
+async function scorePatient(ctx: FhirContext, q: Queryable, patient: string, windowMs: number): Promise<void> {
+  const search = (type: string, params: Record<string, string>, limit: number): Promise<Resource[]> =>
+    findMatches(ctx, q, type, new URLSearchParams(params), limit).then((rows) => rows.map((r) => JSON.parse(r.content as string) as Resource));
+  // The newest measurement decides the moment scored: devices may post readings taken earlier.
+  const [newest] = await search('Observation', { subject: patient, code: INPUT_CODES, _sort: '-date' }, 1) as Observation[];
+  const at = newest && (newest.effectiveDateTime ?? newest.effectiveInstant ?? newest.effectivePeriod?.end ?? newest.issued);
+  if (!at || Number.isNaN(Date.parse(at))) return;
+  const since = new Date(Date.parse(at) - windowMs).toISOString();
+  const observations = await search('Observation', { subject: patient, code: INPUT_CODES, date: `ge${since}` }, 1_000) as Observation[];
+  const goals = await search('Goal', { subject: patient }, 100) as Goal[];
+  const picked = pickNews2Inputs(observations, at, { windowMs, hypercapnicTarget: hasHypercapnicTarget([...goals, ...observations]) });
+  const result = scoreNews2(picked.inputs);
+  if (result.missing.length === 7) return; // nothing to score
+  const [previous] = await search('Observation', { subject: patient, code: `${SNOMED}|${NEWS2_TOTAL_CODE}`, _sort: '-date' }, 1) as Observation[];
+  const derived = picked.derivedFrom.map((d) => d.reference).sort().join(' ');
+  // The same inputs scored again (a re-sent reading) add nothing.
+  if (previous && (previous.derivedFrom ?? []).map((d) => d.reference).sort().join(' ') === derived && previous.valueInteger === result.total) return;
+
+  const score = buildNews2Observation(result, { subject: patient, at, derivedFrom: picked.derivedFrom });
+  const id = randomUUID();
+  const lastUpdated = ctx.now().toISOString();
+  const prepared = stamp(ctx, score, id, 1, lastUpdated);
+  await transactionSession(q).insertNew({ resourceType: 'Observation', id, versionId: 1, lastUpdated, method: 'POST', content: prepared.content, index: prepared.index });
+  ctx.statistics.wrote(1);
+  const before = previous ? bandOf(previous) : 'low';
+  if (result.band !== 'low' && bandRank(result.band) > bandRank(before)) {
+    await q.query(
+      `INSERT INTO change_outbox (res_type, res_id, version, topic, context, detail) VALUES ('Observation', $1, 1, $2, ARRAY[$3::text], jsonb_build_object('level', $4::text))`,
+      [id, NEWS2_ALERT_TOPIC, patient, result.band],
+    );
+  }
+}
+
+function bandOf(score: Observation): News2Band {
+  const code = score.interpretation?.flatMap((i) => i.coding ?? []).find((c) => c.system === NEWS2_RISK_SYSTEM)?.code;
+  return code === 'low-medium' || code === 'medium' || code === 'high' ? code : 'low';
+}

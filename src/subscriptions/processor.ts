@@ -1,0 +1,144 @@
+// The event processor (Backport IG components.html, "event"; delivery design of the subscriptions
+// issue): drains the transactional outbox off the request path. Each batch runs in one transaction
+// under an advisory lock, so exactly one instance numbers events at a time: the outbox rows are
+// matched against the live subscriptions, each match gets the subscription's next event number
+// (persistent, gap-free) and is stored in subscription_events, and the rows are deleted — all or
+// nothing, so a crash mid-batch leaves the rows to be processed again and no number is lost.
+import type { Resource } from '@medplum/fhirtypes';
+import type { Database, Queryable } from '../db/database.js';
+import type { FhirContext } from '../fhir/types.js';
+import { findMatches } from '../search/search.js';
+import type { LiveSubscription, LiveSubscriptions } from './live.js';
+import { queueNews2 } from './news2/calculator.js';
+
+const VITAL_SIGNS = 'http://terminology.hl7.org/CodeSystem/observation-category';
+/** Outbox rows per batch (and transaction). */
+export const BATCH = 500;
+
+/** What one batch did. */
+export interface ProcessedBatch {
+  /** Outbox rows consumed. */
+  rows: number;
+  /** Subscriptions that got new events. */
+  subscriptions: string[];
+  /** Patients (`Patient/id`) with new or changed vital-sign Observations (for NEWS2). */
+  vitalSignPatients: string[];
+}
+
+interface OutboxRow { seq: string; res_type: string; res_id: string; version: number; at: string; topic: string | null; context: string[] | null; detail: Record<string, string> | null }
+interface NewEvent { subscription: string; at: string; focusType: string; focusId: string; focusVersion: number; interaction: string; context: string[] }
+
+/** Processes one batch of the outbox, if no other instance is; returns what it did. */
+export async function processOutbox(db: Database, ctx: FhirContext, live: LiveSubscriptions, options: { news2: boolean; batch?: number }): Promise<ProcessedBatch> {
+  const batch = options.batch ?? BATCH;
+  return db.transaction(async (q) => {
+    const none: ProcessedBatch = { rows: 0, subscriptions: [], vitalSignPatients: [] };
+    const [lock] = await q.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtextextended('helix:subscription-events', 0)) AS ok");
+    if (!lock?.ok) return none;
+    const rows = await q.query<OutboxRow>(
+      `SELECT seq::text AS seq, res_type, res_id, version, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, topic, context, detail
+        FROM change_outbox ORDER BY seq LIMIT $1`, [batch]);
+    if (!rows.length) return none;
+    const contents = await versionContents(q, rows);
+    const events: NewEvent[] = [];
+    const vitals = new Set<string>();
+    for (const [i, row] of rows.entries()) {
+      if (row.topic) {
+        const e = { topic: row.topic, focus: `${row.res_type}/${row.res_id}`, context: row.context ?? [], detail: row.detail ?? {} };
+        for (const sub of live.topicMatches(e)) events.push(eventOf(sub.id, row, 'create', e.context));
+        continue;
+      }
+      const content = contents[i];
+      const interaction = content === null ? 'delete' : row.version === 1 ? 'create' : 'update';
+      // A deleted version has nothing left to match criteria against.
+      if (content === null || content === undefined) continue;
+      const resource = JSON.parse(content) as Resource;
+      const patient = patientOf(resource);
+      if (patient && isVitalSign(resource)) vitals.add(patient);
+      for (const sub of await matching(ctx, q, live, resource, row)) {
+        if (sub.interactions.has(interaction)) events.push(eventOf(sub.id, row, interaction, sub.spec.kind === 'topic' && patient ? [patient] : []));
+      }
+    }
+    const subscriptions = await storeEvents(q, events);
+    if (options.news2) await queueNews2(q, [...vitals]);
+    await q.query('DELETE FROM change_outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+    return { rows: rows.length, subscriptions, vitalSignPatients: [...vitals] };
+  });
+}
+
+/** The JSON of each outbox row's version (null: a deletion; undefined: gone, e.g. expunged). */
+async function versionContents(q: Queryable, rows: OutboxRow[]): Promise<(string | null | undefined)[]> {
+  const found = await q.query<{ ord: number; content: string | null }>(
+    `SELECT k.ord::int AS ord, CASE WHEN r.version = k.version THEN r.content ELSE v.content END AS content
+      FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS k(res_type, id, version, ord)
+      JOIN resources r ON r.res_type = k.res_type AND r.id = k.id
+      LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = k.version
+      WHERE r.version = k.version OR v.rid IS NOT NULL`,
+    [rows.map((r) => r.res_type), rows.map((r) => r.res_id), rows.map((r) => r.version)],
+  );
+  const out: (string | null | undefined)[] = new Array(rows.length).fill(undefined);
+  for (const f of found) out[f.ord - 1] = f.content;
+  return out;
+}
+
+/** The live subscriptions a written version matches (confirming by search what memory cannot decide). */
+async function matching(ctx: FhirContext, q: Queryable, live: LiveSubscriptions, resource: Resource, row: OutboxRow): Promise<LiveSubscription[]> {
+  const rows = ctx.extractor.extract(resource);
+  const out: LiveSubscription[] = [];
+  for (const sub of live.candidates(row.res_type, rows)) {
+    const result = sub.matcher?.matches(rows, resource);
+    if (result === 'match') out.push(sub);
+    else if (result === 'needs-database' && sub.spec.kind === 'criteria') {
+      // Chains and _has are answered by the search itself, on the version now current.
+      const params = new URLSearchParams(sub.spec.query);
+      params.append('_id', row.res_id);
+      const found = await findMatches(ctx, q, row.res_type, params, 1);
+      if (found[0]?.versionId === row.version) out.push(sub);
+    }
+  }
+  return out;
+}
+
+function eventOf(subscription: string, row: OutboxRow, interaction: string, context: string[]): NewEvent {
+  return { subscription, at: row.at, focusType: row.res_type, focusId: row.res_id, focusVersion: row.version, interaction, context };
+}
+
+/** Numbers and stores the events of subscriptions that are active (or failing); returns those subscriptions. */
+async function storeEvents(q: Queryable, events: NewEvent[]): Promise<string[]> {
+  if (!events.length) return [];
+  const ids = [...new Set(events.map((e) => e.subscription))];
+  const states = await q.query<{ id: string; n: string }>(
+    `SELECT id, events_since_start::text AS n FROM subscription_state WHERE id = ANY($1::text[]) AND status IN ('active', 'error') FOR UPDATE`, [ids]);
+  const next = new Map(states.map((s) => [s.id, BigInt(s.n)]));
+  const kept: (NewEvent & { number: string })[] = [];
+  for (const e of events) {
+    const n = next.get(e.subscription);
+    if (n === undefined) continue;
+    next.set(e.subscription, n + 1n);
+    kept.push({ ...e, number: String(n + 1n) });
+  }
+  if (!kept.length) return [];
+  await q.query(
+    `UPDATE subscription_state s SET events_since_start = u.n, updated_at = now() FROM unnest($1::text[], $2::bigint[]) AS u(id, n) WHERE s.id = u.id`,
+    [[...next.keys()], [...next.values()].map(String)],
+  );
+  await q.query(
+    `INSERT INTO subscription_events (subscription_id, event_number, at, focus_type, focus_id, focus_version, interaction, context)
+      SELECT u.s, u.n, u.at, u.t, u.i, u.v, u.x, coalesce(u.c::text[], '{}') FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
+        AS u(s, n, at, t, i, v, x, c)`,
+    [kept.map((e) => e.subscription), kept.map((e) => e.number), kept.map((e) => e.at), kept.map((e) => e.focusType), kept.map((e) => e.focusId),
+      kept.map((e) => e.focusVersion), kept.map((e) => e.interaction), kept.map((e) => (e.context.length ? `{${e.context.map((c) => JSON.stringify(c)).join(',')}}` : null))],
+  );
+  return [...new Set(kept.map((e) => e.subscription))];
+}
+
+/** `Patient/id` of an Observation-like resource's subject, if it is a Patient. */
+function patientOf(resource: Resource): string | undefined {
+  const ref = (resource as { subject?: { reference?: string } }).subject?.reference;
+  return ref && /^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(ref) ? ref : undefined;
+}
+
+function isVitalSign(resource: Resource): boolean {
+  if (resource.resourceType !== 'Observation') return false;
+  return (resource.category ?? []).some((c) => (c.coding ?? []).some((x) => x.system === VITAL_SIGNS && x.code === 'vital-signs'));
+}
