@@ -80,7 +80,7 @@ export async function createHelix(config: Config): Promise<Helix> {
   });
   const purge = setInterval(() => void purgeExpired(db).catch(onError), 10 * 60_000);
   purge.unref();
-  log = (err) => http.log.error({ err }, 'background work failed (search index, statistics or audit queue)');
+  log = (err) => http.log.error({ err }, 'background work failed (search index, statistics, audit queue or subscriptions)');
   warn = (message) => http.log.warn(message);
   warnings.forEach(warn);
   const sync = startSearchParameterSync(db, defs, { intervalMs: SEARCH_PARAMETER_POLL_MS, onQueued: () => reindex.nudge(), onError });

@@ -17,7 +17,8 @@ export interface TestServer {
 let shared: Promise<TestServer> | undefined;
 const cleanups: (() => Promise<void>)[] = [];
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -29,7 +30,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Creates a throw-away database next to DATABASE_URL's and returns its URL. */
-async function freshDatabase(url: string): Promise<string> {
+export async function freshDatabase(url: string): Promise<string> {
   const name = `helix_test_${process.pid}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();

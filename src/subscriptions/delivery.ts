@@ -31,19 +31,21 @@ export interface DeliveryEnv {
 const FAILURES_FOR_ERROR = 3;
 const MAX_BACKOFF_S = 300;
 const BATCH = 100;
+// Seconds a lease lasts beyond the request in flight.
+const LEASE_S = 5;
 
 interface State { status: SubscriptionStatusCode; events: string; delivered: string; failures: number; settled: boolean; idle_s: number; first_failure_ms: number | null }
 
 /** Runs whatever a subscription needs now (activation, pending events, a heartbeat); safe to call anytime. */
 export async function runSubscription(env: DeliveryEnv, id: string): Promise<void> {
   const [state] = await env.db.query<State>(
-    `UPDATE subscription_state SET lease_owner = $2, lease_until = now() + interval '2 minutes'
+    `UPDATE subscription_state SET lease_owner = $2, lease_until = now() + make_interval(secs => $3)
       WHERE id = $1 AND status <> 'off' AND (lease_until IS NULL OR lease_until < now()) AND (next_attempt_at IS NULL OR next_attempt_at <= now())
       RETURNING status, events_since_start::text AS events, delivered_through::text AS delivered, failures,
         (watch_xid IS NULL OR watch_xid < pg_snapshot_xmin(pg_current_snapshot())) AS settled,
         extract(epoch from now() - coalesce(last_sent_at, updated_at))::float8 AS idle_s,
         (extract(epoch from first_failure_at) * 1000)::float8 AS first_failure_ms`,
-    [id, env.owner],
+    [id, env.owner, LEASE_S],
   );
   if (!state) return;
   try {
@@ -86,6 +88,10 @@ export async function runSubscription(env: DeliveryEnv, id: string): Promise<voi
 const notificationEnv = (env: DeliveryEnv): NotificationEnv => ({ baseUrl: env.ctx.config.baseUrl, now: () => env.ctx.now() });
 
 async function send(env: DeliveryEnv, sub: LiveSubscription, bundle: Resource): Promise<RestHookResult> {
+  // The lease outlives this POST (its timeout) but not by much: a crashed instance's subscriptions
+  // are taken over within seconds.
+  await env.db.query(`UPDATE subscription_state SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND lease_owner = $2`,
+    [sub.id, env.owner, (sub.spec.channel.timeout ?? 10) + LEASE_S]);
   if (sub.spec.channel.type === 'websocket') {
     env.websocket?.(sub.id, bundle);
     return { ok: true };

@@ -52,16 +52,24 @@ export function inProcessDispatcher(run: Run, concurrency: number, onError: (err
 
 /** Runs deliveries on BullMQ workers: one job per subscription waiting at a time (its id is the job id). */
 export function bullMqDispatcher(redisUrl: string, queueName: string, run: Run, concurrency: number, onError: (err: unknown) => void): Dispatcher {
-  // BullMQ's blocking commands need a connection that retries forever.
+  // BullMQ's blocking commands need a connection that retries forever. While Redis is down every
+  // retry fails; one report per 30 s says so without flooding the log (the sweep keeps delivering
+  // what is due once it is back, since PostgreSQL holds the work).
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  connection.on('error', onError);
+  let reported = 0;
+  const connectionError = (err: unknown): void => {
+    if (Date.now() - reported < 30_000) return;
+    reported = Date.now();
+    onError(err);
+  };
+  connection.on('error', connectionError);
   const queue = new Queue(queueName, { connection, prefix: 'helix' });
   const worker = new Worker(queueName, async (job) => run((job.data as { id: string }).id), { connection, prefix: 'helix', concurrency });
-  worker.on('error', onError);
-  queue.on('error', onError);
+  worker.on('error', connectionError);
+  queue.on('error', connectionError);
   return {
     signal(id) {
-      queue.add('run', { id }, { jobId: id, removeOnComplete: true, removeOnFail: true }).catch(onError);
+      queue.add('run', { id }, { jobId: id, removeOnComplete: true, removeOnFail: true }).catch(connectionError);
     },
     async close() {
       await worker.close();

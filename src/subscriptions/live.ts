@@ -124,21 +124,34 @@ export class LiveSubscriptions {
   }
 }
 
-/** Reads the Subscriptions written since `since` (all of them without it) into `live`; returns the ones that changed. */
-export async function refreshLive(
-  q: Queryable, live: LiveSubscriptions, since: string | undefined, seen: Map<string, number>,
-): Promise<{ id: string; version: number; live?: LiveSubscription }[]> {
-  const rows = await q.query<{ id: string; version: number; content: string | null; lu: string }>(
-    `SELECT id, version, content, last_updated::text AS lu FROM resources WHERE res_type = 'Subscription'
-      ${since ? 'AND last_updated > $1::timestamptz' : ''}`,
-    since ? [since] : [],
-  );
-  const changed: { id: string; version: number; live?: LiveSubscription }[] = [];
-  for (const r of rows) {
-    if (seen.get(r.id) === r.version) continue;
-    seen.set(r.id, r.version);
-    const accepted = live.accept(r.id, r.version, r.content);
-    changed.push({ id: r.id, version: r.version, ...(accepted ? { live: accepted } : {}) });
+/** A changed Subscription: its stored version and what it became (undefined: not served). */
+export interface LiveChange { id: string; version: number; live?: LiveSubscription }
+
+/**
+ * Keeps a LiveSubscriptions in step with the stored Subscriptions: `update(q)` reads those written
+ * since the last read (with an overlap, as a late commit may carry an earlier timestamp) and
+ * returns each that changed, once.
+ */
+export class LiveRefresher {
+  private readonly seen = new Map<string, number>();
+  private since: string | undefined;
+  constructor(readonly live: LiveSubscriptions) {}
+
+  /** Reads what changed through `q` (the caller's transaction, so the caller sees what it reads). */
+  async update(q: Queryable): Promise<LiveChange[]> {
+    const started = new Date(Date.now() - 10_000).toISOString();
+    const rows = await q.query<{ id: string; version: number; content: string | null }>(
+      `SELECT id, version, content FROM resources WHERE res_type = 'Subscription' ${this.since ? 'AND last_updated > $1::timestamptz' : ''}`,
+      this.since ? [this.since] : [],
+    );
+    this.since = started;
+    const changed: LiveChange[] = [];
+    for (const r of rows) {
+      if (this.seen.get(r.id) === r.version) continue;
+      this.seen.set(r.id, r.version);
+      const accepted = this.live.accept(r.id, r.version, r.content);
+      changed.push({ id: r.id, version: r.version, ...(accepted ? { live: accepted } : {}) });
+    }
+    return changed;
   }
-  return changed;
 }

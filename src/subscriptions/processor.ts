@@ -29,7 +29,10 @@ interface OutboxRow { seq: string; res_type: string; res_id: string; version: nu
 interface NewEvent { subscription: string; at: string; focusType: string; focusId: string; focusVersion: number; interaction: string; context: string[] }
 
 /** Processes one batch of the outbox, if no other instance is; returns what it did. */
-export async function processOutbox(db: Database, ctx: FhirContext, live: LiveSubscriptions, options: { news2: boolean; batch?: number }): Promise<ProcessedBatch> {
+export async function processOutbox(
+  db: Database, ctx: FhirContext, live: LiveSubscriptions,
+  options: { news2: boolean; batch?: number; refresh: (q: Queryable) => Promise<void> },
+): Promise<ProcessedBatch> {
   const batch = options.batch ?? BATCH;
   return db.transaction(async (q) => {
     const none: ProcessedBatch = { rows: 0, subscriptions: [], vitalSignPatients: [] };
@@ -39,6 +42,10 @@ export async function processOutbox(db: Database, ctx: FhirContext, live: LiveSu
       `SELECT seq::text AS seq, res_type, res_id, version, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, topic, context, detail
         FROM change_outbox ORDER BY seq LIMIT $1`, [batch]);
     if (!rows.length) return none;
+    // Another instance may have activated a subscription this one has not read yet: an event for
+    // a write it then processed would be lost. Reading in this transaction closes the gap: an
+    // active subscription's state row and its resource were committed before this snapshot.
+    await options.refresh(q);
     const contents = await versionContents(q, rows);
     const events: NewEvent[] = [];
     const vitals = new Set<string>();

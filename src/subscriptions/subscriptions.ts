@@ -8,7 +8,7 @@ import type { Database } from '../db/database.js';
 import type { FhirContext } from '../fhir/types.js';
 import { runSubscription, type DeliveryEnv } from './delivery.js';
 import { bullMqDispatcher, inProcessDispatcher, type Dispatcher } from './dispatch.js';
-import { LiveSubscriptions, refreshLive, type LiveSubscription } from './live.js';
+import { LiveRefresher, LiveSubscriptions, type LiveChange, type LiveSubscription } from './live.js';
 import { scoreNextPatient } from './news2/calculator.js';
 import { BATCH, processOutbox } from './processor.js';
 import { findTopic } from './topics.js';
@@ -48,13 +48,11 @@ export async function startSubscriptions(db: Database, ctx: FhirContext, opts: S
     ? bullMqDispatcher(opts.redisUrl, `subscriptions-${opts.installationId}`, run, 32, opts.onError)
     : inProcessDispatcher(run, 32, opts.onError);
 
-  const seen = new Map<string, number>();
-  let since: string | undefined;
+  const refresher = new LiveRefresher(live);
+  // Changes read by the processor inside its transaction still need their state rows synced.
+  const unsynced: LiveChange[] = [];
   const refresh = async (): Promise<void> => {
-    const started = new Date(Date.now() - 10_000).toISOString();
-    const changed = await refreshLive(db, live, since, seen);
-    // Overlap: a write committed late with an earlier timestamp is still read (seen dedupes).
-    since = started;
+    const changed = [...unsynced.splice(0), ...(await refresher.update(db))];
     for (const c of changed) {
       await syncState(db, c.id, c.version, c.live);
       if (c.live) dispatcher.signal(c.id);
@@ -67,7 +65,7 @@ export async function startSubscriptions(db: Database, ctx: FhirContext, opts: S
     processing = true;
     try {
       for (;;) {
-        const batch = await processOutbox(db, ctx, live, { news2: !!opts.news2 });
+        const batch = await processOutbox(db, ctx, live, { news2: !!opts.news2, refresh: async (q) => void unsynced.push(...(await refresher.update(q))) });
         for (const id of batch.subscriptions) dispatcher.signal(id);
         if (batch.vitalSignPatients.length) void scoreNews2Now().catch(opts.onError);
         if (batch.rows < BATCH) break;
