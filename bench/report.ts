@@ -16,11 +16,13 @@ export interface Row {
   target?: number;
   /** p95 must stay below this many milliseconds, if the issue sets a latency target. */
   maxP95?: number;
+  /** p99 must stay below this many milliseconds, if the issue sets such a target. */
+  maxP99?: number;
 }
 
 const pass = (r: Row): string => {
-  if (r.target === undefined && r.maxP95 === undefined) return '';
-  const fast = r.maxP95 === undefined || (r.p95 !== undefined && r.p95 < r.maxP95);
+  if (r.target === undefined && r.maxP95 === undefined && r.maxP99 === undefined) return '';
+  const fast = (r.maxP95 === undefined || (r.p95 !== undefined && r.p95 < r.maxP95)) && (r.maxP99 === undefined || (r.p99 !== undefined && r.p99 < r.maxP99));
   return (r.target === undefined || r.rate >= r.target) && fast && !r.errors ? 'pass' : 'FAIL';
 };
 const ms = (v: number | undefined): string => (v === undefined ? '' : v.toFixed(v < 10 ? 2 : 1));
@@ -29,6 +31,7 @@ const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 const targetText = (r: Row): string => [
   r.target === undefined ? '' : `≥ ${r.unit.endsWith('%') ? r.target : int(r.target)}`,
   r.maxP95 === undefined ? '' : `p95 < ${r.maxP95}`,
+  r.maxP99 === undefined ? '' : `p99 < ${r.maxP99}`,
 ].filter(Boolean).join(', ');
 
 /** Formats rows as an aligned text table. */

@@ -4,6 +4,8 @@
 // Options: --seconds N (per load phase, 15), --warmup N (3), --bundles N (per Synthea mode, 20),
 // --synthea-seconds N (per Synthea mode, 40), --phases create,raw,read,auth,update,synthea (all),
 // --profile (CPU profile of the server, summarised at the end), --keep-db.
+// Opt-in subscriptions phase (`--phases subscriptions`, see bench/subscriptions.ts): vitals
+// ingestion with 1,000 active Subscriptions and notification latency, on PostgreSQL and Redis.
 // Opt-in search phase (`--phases search`, see bench/search.ts): fills the database with Synthea copies
 // up to --search-resources N (1000000; skipped when it already holds N), then measures the search
 // types of the issue at concurrency 16 and writes their plans to bench/results/search-plans.txt. --db NAME runs on an existing
@@ -22,6 +24,7 @@ import { rawInsertPhase } from './raw.js';
 import { table, withVerdicts, type Row } from './report.js';
 import { createBenchDatabase, startBenchServer, type BenchAuth } from './server.js';
 import { searchPhase } from './search.js';
+import { subscriptionsPhase } from './subscriptions.js';
 import { loadSearchData } from './search-data.js';
 import { syntheaPhases } from './synthea.js';
 import { BENCH_PATIENTS, benchPatient, vitalSign } from './vitals.js';
@@ -192,6 +195,19 @@ try {
     row('Synthea patients, sequential', 'resources/s', synthea.sequential, TARGETS.synthea, synthea.sequential.resourcesPerSecond);
     row('Synthea patients, 2 parallel', 'resources/s', synthea.parallel, TARGETS.synthea, synthea.parallel.resourcesPerSecond);
     for (const [name, r] of Object.entries(synthea)) log(`Synthea ${name}: ${r.resources} resources in ${r.count} bundles, ${r.seconds.toFixed(1)} s`);
+  }
+
+  if (phases.has('subscriptions')) {
+    // A server of its own with Redis, as subscriptions run in production (BullMQ dispatch).
+    const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+    const subServer = await startBenchServer(db.url, undefined, false, { REDIS_URL: redisUrl, ...(process.env.BENCH_NEWS2 ? { NEWS2: process.env.BENCH_NEWS2 } : {}) });
+    const subClient = benchClient(subServer.origin, 16);
+    try {
+      rows.push(...await subscriptionsPhase(subClient, new URL(subServer.base).pathname, { seconds, log }));
+    } finally {
+      subClient.close();
+      await subServer.stop();
+    }
   }
 
   let search: Record<string, unknown> | undefined;

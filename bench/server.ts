@@ -73,14 +73,14 @@ async function freePort(): Promise<number> {
 export type BenchAuth = false | { audit: boolean; redisUrl?: string };
 
 /** Starts `helix serve` on `databaseUrl`; `profileDir` turns on --cpu-prof for the child. */
-export async function startBenchServer(databaseUrl: string, profileDir?: string, auth: BenchAuth = false): Promise<BenchServer> {
+export async function startBenchServer(databaseUrl: string, profileDir?: string, auth: BenchAuth = false, env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const flags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BASE_URL: `${origin}/fhir`, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', AUTH: auth ? 'on' : 'off',
-      AUDIT: auth && auth.audit ? 'on' : 'off', REDIS_URL: auth && auth.redisUrl ? auth.redisUrl : '' },
+      AUDIT: auth && auth.audit ? 'on' : 'off', REDIS_URL: auth && auth.redisUrl ? auth.redisUrl : '', ...env },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let stderr = '';

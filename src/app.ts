@@ -20,6 +20,7 @@ import { startReindexRunner } from './search/reindex.js';
 import { statisticsKeeper } from './storage/statistics.js';
 import { hasPlanCache } from './search/has-plan.js';
 import { startSubscriptions } from './subscriptions/subscriptions.js';
+import { createWebsocketChannel } from './http/websocket-channel.js';
 import { loadProfiles } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
@@ -78,6 +79,8 @@ export async function createHelix(config: Config): Promise<Helix> {
       onLoginFailure: (f) => audit.recordFailure({ kind: 'login', username: f.username, reason: f.reason, status: 401, source: { ip: f.ip, ...(f.userAgent ? { userAgent: f.userAgent } : {}) } }),
     } : {}),
   });
+  const websocket = await createWebsocketChannel({ ctx, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), installationId: secrets.installationId, onError });
+  await http.register(websocket.plugin);
   const purge = setInterval(() => void purgeExpired(db).catch(onError), 10 * 60_000);
   purge.unref();
   log = (err) => http.log.error({ err }, 'background work failed (search index, statistics, audit queue or subscriptions)');
@@ -96,6 +99,7 @@ export async function createHelix(config: Config): Promise<Helix> {
   const subscriptions = await startSubscriptions(db, ctx, {
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), installationId: secrets.installationId, retryPeriodMs: config.subscriptionRetryMs, onError,
     ...(config.news2WindowMs ? { news2: { windowMs: config.news2WindowMs } } : {}),
+    websocket: websocket.publish,
   });
   return {
     ctx,
@@ -103,6 +107,7 @@ export async function createHelix(config: Config): Promise<Helix> {
     async close() {
       await http.close();
       await subscriptions.stop();
+      await websocket.close();
       clearInterval(purge);
       await auditQueue?.stop();
       await bus.close();

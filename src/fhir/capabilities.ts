@@ -7,7 +7,8 @@ import { compositeValueType } from '../search/composite.js';
 import { SUPPORTED_MODIFIERS, UNINDEXED } from '../search/parse.js';
 import { AUDIT_EVENT, auditEventCapability } from '../smart/audit-search.js';
 import { capabilitySecurity } from '../smart/discovery.js';
-import { BACKPORT_SERVER_CAPABILITY, subscriptionResourceCapability } from '../subscriptions/capability.js';
+import { BACKPORT_SERVER_CAPABILITY, subscriptionResourceCapability, websocketCapability } from '../subscriptions/capability.js';
+import { websocketUrl } from '../subscriptions/ws-tokens.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './types.js';
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
@@ -60,6 +61,7 @@ export function capabilities(ctx: FhirContext, _req: FhirRequest): FhirResponse 
         mode: 'server',
         // Advertised whenever the authorization server runs, so clients can discover it even in dev mode.
         security: capabilitySecurity(ctx.config.authIssuer),
+        extension: [websocketCapability(websocketUrl(ctx.config.baseUrl))],
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
         operation: operations.filter((o) => o.system).map((o) => ({ name: o.name, definition: o.definition })),

@@ -3,9 +3,12 @@
 import { methodNotAllowed, notFound } from '../fhir/errors.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { everythingOperation } from './everything.js';
+import { getWsBindingTokenOperation } from './get-ws-binding-token.js';
+import { lastnOperation } from './lastn.js';
 import { reindexOperation } from './reindex.js';
 import { subscriptionEventsOperation } from './subscription-events.js';
 import { subscriptionStatusOperation } from './subscription-status.js';
+import { statsOperation } from './stats.js';
 import { validateOperation } from './validate.js';
 
 /** Where an operation was invoked. */
@@ -29,7 +32,7 @@ export interface OperationDefinitionEntry {
 }
 
 /** Every operation Helix implements. */
-export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation, subscriptionStatusOperation, subscriptionEventsOperation];
+export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation, lastnOperation, statsOperation, subscriptionStatusOperation, subscriptionEventsOperation, getWsBindingTokenOperation];
 
 /** Invokes `$name` on the target. */
 export async function invokeOperation(

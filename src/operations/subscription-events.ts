@@ -9,7 +9,7 @@ import { eventsBundle } from '../subscriptions/notification.js';
 import { subscriptionsWithState } from '../subscriptions/status-query.js';
 import type { PayloadContent } from '../subscriptions/subscription-spec.js';
 import type { OperationDefinitionEntry } from './registry.js';
-import { operationArgs } from './subscription-status.js';
+import { listParams } from './params.js';
 
 // Events in one response; a client pages with eventsSinceNumber.
 const MAX_EVENTS = 1_000;
@@ -24,7 +24,7 @@ export const subscriptionEventsOperation: OperationDefinitionEntry = {
   affectsState: false,
   resourceTypes: ['Subscription'],
   async invoke(ctx, s, req, target): Promise<FhirResponse> {
-    const args = operationArgs(req.query, req.body, ['eventsSinceNumber', 'eventsUntilNumber', 'content']);
+    const args = listParams(req, ['eventsSinceNumber', 'eventsUntilNumber', 'content']);
     const number = (name: string): bigint | undefined => {
       const v = args[name]?.[0];
       if (v === undefined) return undefined;

@@ -7,6 +7,7 @@ import { badRequest } from '../fhir/errors.js';
 import type { FhirResponse } from '../fhir/types.js';
 import { statusBundle } from '../subscriptions/notification.js';
 import { subscriptionsWithState } from '../subscriptions/status-query.js';
+import { listParams } from './params.js';
 import type { OperationDefinitionEntry } from './registry.js';
 
 /** The $status operation (type and instance level on Subscription). */
@@ -19,7 +20,7 @@ export const subscriptionStatusOperation: OperationDefinitionEntry = {
   affectsState: false,
   resourceTypes: ['Subscription'],
   async invoke(ctx, s, req, target): Promise<FhirResponse> {
-    const args = operationArgs(req.query, req.body, ['id', 'status']);
+    const args = listParams(req, ['id', 'status']);
     const ids = target.id ? [target.id] : args.id.length ? args.id : undefined;
     const statuses = target.id ? [] : args.status;
     for (const st of statuses) if (!['requested', 'active', 'error', 'off'].includes(st)) throw badRequest(`status must be requested, active, error or off, got "${st.slice(0, 40)}"`);
@@ -32,18 +33,3 @@ export const subscriptionStatusOperation: OperationDefinitionEntry = {
     return { status: 200, headers: {}, text: bundleText({ type: 'searchset', total: entries.length }, entries) };
   },
 };
-
-/** Values of the named parameters from the query string and a Parameters body, comma lists split. */
-export function operationArgs(query: URLSearchParams, body: unknown, names: string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (const n of names) for (const v of query.getAll(n)) out[n]!.push(...v.split(',').map((x) => x.trim()).filter(Boolean));
-  const params = body as { resourceType?: string; parameter?: { name?: string; [k: string]: unknown }[] } | undefined;
-  if (params && typeof params === 'object' && params.resourceType === 'Parameters') {
-    for (const p of params.parameter ?? []) {
-      if (!p.name || !names.includes(p.name)) continue;
-      const value = Object.entries(p).find(([k]) => k.startsWith('value'))?.[1];
-      if (typeof value === 'string' || typeof value === 'number') out[p.name]!.push(String(value));
-    }
-  }
-  return out;
-}

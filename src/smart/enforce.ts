@@ -101,6 +101,8 @@ export async function enforce(ctx: FhirContext, s: Session, req: FhirRequest, i:
   }
 }
 
+const SUBSCRIPTION_OPERATIONS = new Set(['status', 'events', 'get-ws-binding-token']);
+
 async function operation(g: Guard, s: Session, req: FhirRequest, i: Extract<Interaction, { kind: 'operation' }>, dispatch: Dispatch): Promise<FhirResponse> {
   const { resourceType, id } = i.target;
   if (ADMIN_OPERATIONS.has(i.name)) {
@@ -119,6 +121,19 @@ async function operation(g: Guard, s: Session, req: FhirRequest, i: Extract<Inte
     g.need('r', 'Patient');
     g.need('s', 'Patient');
     await g.mustSee(s, 'Patient', id);
+    return dispatch(g.ctx, s, req, i);
+  }
+  if ((i.name === 'lastn' || i.name === 'stats') && resourceType === 'Observation' && !id) {
+    // Searches of Observations, confined to the caller's rows like any search (they run under g.ctx).
+    g.need('s', 'Observation');
+    return dispatch(g.ctx, s, req, i);
+  }
+  if (SUBSCRIPTION_OPERATIONS.has(i.name) && resourceType === 'Subscription') {
+    // A Subscription's status, events and websocket bindings are read access to that Subscription;
+    // at type level to every Subscription, as a search of them would be.
+    g.need('r', 'Subscription');
+    if (id) await g.mustSee(s, 'Subscription', id);
+    else g.need('s', 'Subscription');
     return dispatch(g.ctx, s, req, i);
   }
   // The registry answers unknown operations and unsupported levels ($everything on anything but

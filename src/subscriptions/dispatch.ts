@@ -50,7 +50,7 @@ export function inProcessDispatcher(run: Run, concurrency: number, onError: (err
   };
 }
 
-/** Runs deliveries on BullMQ workers: one job per subscription waiting at a time (its id is the job id). */
+/** Runs deliveries on BullMQ workers, shared by every instance on the same Redis. */
 export function bullMqDispatcher(redisUrl: string, queueName: string, run: Run, concurrency: number, onError: (err: unknown) => void): Dispatcher {
   // BullMQ's blocking commands need a connection that retries forever. While Redis is down every
   // retry fails; one report per 30 s says so without flooding the log (the sweep keeps delivering
@@ -64,12 +64,19 @@ export function bullMqDispatcher(redisUrl: string, queueName: string, run: Run, 
   };
   connection.on('error', connectionError);
   const queue = new Queue(queueName, { connection, prefix: 'helix' });
-  const worker = new Worker(queueName, async (job) => run((job.data as { id: string }).id), { connection, prefix: 'helix', concurrency });
+  // A job a dead instance held stays "active" until BullMQ finds it stalled; short locks keep that
+  // to seconds (the PostgreSQL lease, not the job, guards a subscription's delivery).
+  const worker = new Worker(queueName, async (job) => run((job.data as { id: string }).id), {
+    connection, prefix: 'helix', concurrency, lockDuration: 10_000, stalledInterval: 5_000,
+  });
   worker.on('error', connectionError);
   queue.on('error', connectionError);
   return {
     signal(id) {
-      queue.add('run', { id }, { jobId: id, removeOnComplete: true, removeOnFail: true }).catch(connectionError);
+      // Signals merge per subscription within 100 ms. The time in the job id keeps a stale job (one a
+      // dead instance held) from swallowing later signals, which a plain per-subscription id would.
+      const jobId = `${id}-${Math.floor(Date.now() / 100)}`;
+      queue.add('run', { id }, { jobId, removeOnComplete: true, removeOnFail: true }).catch(connectionError);
     },
     async close() {
       await worker.close();

@@ -193,6 +193,17 @@ describe('SMART enforcement', () => {
       assert.match(diagnostics(noPatient), /patient\/Patient\.r or user\/Patient\.r/);
     });
 
+    it('confines $lastn to the caller\'s rows and guards the Subscription operations', async () => {
+      const own = await call(tA, 'GET', `Observation/$lastn?patient=Patient/${ids.pa}&category=vital-signs`);
+      assert.equal(own.status, 200, JSON.stringify(own.body));
+      assert.ok(matches(own).includes(ids.obsA1 as string));
+      // B's vital signs are not A's to see: the operation returns nothing rather than leaking them.
+      assert.deepEqual(matches(await call(tA, 'GET', `Observation/$lastn?patient=Patient/${ids.pb}&category=vital-signs`)), []);
+      const status = await call(tA, 'GET', 'Subscription/$status');
+      assert.equal(status.status, 403);
+      assert.equal((await call(admin(), 'GET', 'Subscription/$status')).status, 200);
+    });
+
     it('shows an earlier version only if it was in the compartment too', async () => {
       // Filed under B by mistake, then moved to A by someone allowed to.
       const filed = await call(admin(), 'POST', 'Procedure', { resourceType: 'Procedure', status: 'completed', subject: { reference: `Patient/${ids.pb}` }, code: { text: 'misfiled' } });

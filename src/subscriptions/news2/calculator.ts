@@ -22,6 +22,11 @@ const INPUT_CODES = [
   `${SNOMED}|1104441000000107`,
 ].join(',');
 
+// A patient is scored this long after its first unscored reading: a monitor posting a set of vitals
+// as separate requests gets one score for the set, and a patient streamed every second at most
+// about one score a second.
+const SETTLE_MS = 1_000;
+
 /** Queues the patients whose vital signs changed (call inside the transaction that consumed the changes). */
 export async function queueNews2(q: Queryable, patients: readonly string[]): Promise<void> {
   if (patients.length) await q.query('INSERT INTO news2_pending (patient) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [patients]);
@@ -31,7 +36,8 @@ export async function queueNews2(q: Queryable, patients: readonly string[]): Pro
 export async function scoreNextPatient(db: Database, ctx: FhirContext, windowMs: number): Promise<boolean> {
   return db.transaction(async (q) => {
     const [next] = await q.query<{ patient: string }>(
-      `DELETE FROM news2_pending WHERE patient = (SELECT patient FROM news2_pending ORDER BY queued_at FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING patient`);
+      `DELETE FROM news2_pending WHERE patient = (SELECT patient FROM news2_pending WHERE queued_at <= now() - make_interval(secs => $1)
+        ORDER BY queued_at FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING patient`, [SETTLE_MS / 1000]);
     if (!next) return false;
     await scorePatient(ctx, q, next.patient, windowMs);
     return true;
