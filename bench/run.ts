@@ -200,7 +200,7 @@ try {
   if (phases.has('subscriptions')) {
     // A server of its own with Redis, as subscriptions run in production (BullMQ dispatch).
     const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-    const subServer = await startBenchServer(db.url, undefined, false, { REDIS_URL: redisUrl, ...(process.env.BENCH_NEWS2 ? { NEWS2: process.env.BENCH_NEWS2 } : {}) });
+    const subServer = await startBenchServer(db.url, profileDir, false, { REDIS_URL: redisUrl, ...(process.env.BENCH_NEWS2 ? { NEWS2: process.env.BENCH_NEWS2 } : {}) });
     const subClient = benchClient(subServer.origin, 16);
     try {
       rows.push(...await subscriptionsPhase(subClient, new URL(subServer.base).pathname, { seconds, log }));

@@ -66,5 +66,11 @@ CREATE TABLE subscription_events (
 -- processor in its own transaction, drained by the NEWS2 calculator (src/subscriptions/news2/).
 CREATE TABLE news2_pending (
   patient   text COLLATE "C" PRIMARY KEY,
+  -- The newest effective time among the queued readings: the moment to score.
+  at        timestamptz NOT NULL,
   queued_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Every instance reads the Subscriptions written lately, twice a second and inside each outbox
+-- batch; only Subscription rows are in this index, so other writes do not maintain it.
+CREATE INDEX resources_subscriptions ON resources (last_updated) WHERE res_type = 'Subscription';

@@ -15,14 +15,18 @@ export async function loadEvents(q: Queryable, id: string, after: bigint, limit:
       ORDER BY event_number LIMIT $3`,
     until !== undefined ? [id, String(after), limit, String(until)] : [id, String(after), limit],
   );
-  return rows.map((r) => ({
+  return rows.map(toEvent);
+}
+
+function toEvent(r: EventRow): NotificationEvent {
+  return {
     eventNumber: r.n,
     timestamp: r.at,
     // Versioned, so a full-resource payload carries the version that raised the event.
     focus: `${r.focus_type}/${r.focus_id}/_history/${r.focus_version}`,
     interaction: r.interaction as NotificationEvent['interaction'],
     additionalContext: r.context,
-  }));
+  };
 }
 
 /** The resources a notification with this payload content carries, keyed by the events' references. */
@@ -43,4 +47,33 @@ export async function resourcesFor(q: Queryable, content: PayloadContent, events
   );
   for (const row of rows) if (row.content) out.set(keys[row.ord - 1]!.ref, JSON.parse(row.content) as Resource);
   return out;
+}
+
+/**
+ * The pending events of subscription $1 after `after` (an SQL expression), at most $3, each with
+ * the JSON of its focus version when $4 (a full-resource payload) — one statement for both.
+ */
+export const PENDING_EVENTS_SQL = (after: string): string => `SELECT e.event_number::text AS n,
+    to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, e.focus_type, e.focus_id, e.focus_version, e.interaction, e.context,
+    CASE WHEN $4::boolean THEN (SELECT CASE WHEN r.version = e.focus_version THEN r.content ELSE v.content END
+      FROM resources r LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = e.focus_version
+      WHERE r.res_type = e.focus_type AND r.id = e.focus_id) END AS content
+  FROM subscription_events e WHERE e.subscription_id = $1 AND e.event_number > ${after} ORDER BY e.event_number LIMIT $3`;
+
+/** A row of PENDING_EVENTS_SQL (all null when there is no event, after a LEFT JOIN). */
+export interface PendingRow extends Partial<EventRow> { content?: string | null }
+
+/** Events and resources from PENDING_EVENTS_SQL rows; context resources (e.g. the Patient) are read when the payload carries resources. */
+export async function pendingEvents(q: Queryable, rows: readonly PendingRow[], full: boolean): Promise<{ events: NotificationEvent[]; resources: Map<string, Resource> }> {
+  const events: NotificationEvent[] = [];
+  const resources = new Map<string, Resource>();
+  for (const r of rows) {
+    if (!r.n) continue;
+    const e = toEvent(r as EventRow);
+    events.push(e);
+    if (r.content) resources.set(e.focus, JSON.parse(r.content) as Resource);
+  }
+  const context = events.flatMap((e) => (e.additionalContext ?? []).map((c) => ({ eventNumber: e.eventNumber, timestamp: e.timestamp, focus: c })));
+  if (full && context.length) for (const [k, v] of await resourcesFor(q, 'full-resource', context)) resources.set(k, v);
+  return { events, resources };
 }

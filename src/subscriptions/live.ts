@@ -75,6 +75,11 @@ export class LiveSubscriptions {
     if (live.spec.kind === 'topic') this.byTopic.get(live.spec.topic)?.delete(id);
   }
 
+  /** Whether any subscription matches resources of this type (if none, a write needs no index rows). */
+  watches(resourceType: string): boolean {
+    return this.index.hasType(resourceType);
+  }
+
   /** Subscriptions whose matcher may match a written resource with these index rows. */
   candidates(resourceType: string, rows: IndexRows): LiveSubscription[] {
     return this.index.candidates(resourceType, rows).map((id) => this.byId.get(id)).filter((s): s is LiveSubscription => !!s);

@@ -4,12 +4,12 @@
 // matched against the live subscriptions, each match gets the subscription's next event number
 // (persistent, gap-free) and is stored in subscription_events, and the rows are deleted — all or
 // nothing, so a crash mid-batch leaves the rows to be processed again and no number is lost.
-import type { Resource } from '@medplum/fhirtypes';
+import type { Observation, Resource } from '@medplum/fhirtypes';
 import type { Database, Queryable } from '../db/database.js';
 import type { FhirContext } from '../fhir/types.js';
 import { findMatches } from '../search/search.js';
 import type { LiveSubscription, LiveSubscriptions } from './live.js';
-import { queueNews2 } from './news2/calculator.js';
+import { effectiveTime } from './news2/inputs.js';
 
 const VITAL_SIGNS = 'http://terminology.hl7.org/CodeSystem/observation-category';
 /** Outbox rows per batch (and transaction). */
@@ -34,62 +34,62 @@ export async function processOutbox(
   options: { news2: boolean; batch?: number; refresh: (q: Queryable) => Promise<void> },
 ): Promise<ProcessedBatch> {
   const batch = options.batch ?? BATCH;
+  const none: ProcessedBatch = { rows: 0, subscriptions: [], vitalSignPatients: [] };
+  // Most polls find nothing: one cheap statement instead of a transaction.
+  if (!(await db.query('SELECT 1 FROM change_outbox LIMIT 1')).length) return none;
   return db.transaction(async (q) => {
-    const none: ProcessedBatch = { rows: 0, subscriptions: [], vitalSignPatients: [] };
-    const [lock] = await q.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtextextended('helix:subscription-events', 0)) AS ok");
-    if (!lock?.ok) return none;
-    const rows = await q.query<OutboxRow>(
-      `SELECT seq::text AS seq, res_type, res_id, version, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, topic, context, detail
-        FROM change_outbox ORDER BY seq LIMIT $1`, [batch]);
+    // The lock, the batch and each row's version in one statement (no rows: another instance has the lock).
+    const rows = await q.query<OutboxRow & { content: string | null; found: boolean }>(
+      `WITH l AS (SELECT pg_try_advisory_xact_lock(hashtextextended('helix:subscription-events', 0)) AS ok)
+      SELECT o.seq::text AS seq, o.res_type, o.res_id, o.version, to_char(o.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at,
+        o.topic, o.context, o.detail, r.rid IS NOT NULL AND (r.version = o.version OR v.rid IS NOT NULL) AS found,
+        CASE WHEN r.version = o.version THEN r.content ELSE v.content END AS content
+      FROM l, LATERAL (SELECT * FROM change_outbox ORDER BY seq LIMIT $1) o
+        LEFT JOIN resources r ON o.topic IS NULL AND r.res_type = o.res_type AND r.id = o.res_id
+        LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = o.version AND r.version <> o.version
+      WHERE l.ok ORDER BY o.seq`, [batch]);
     if (!rows.length) return none;
     // Another instance may have activated a subscription this one has not read yet: an event for
     // a write it then processed would be lost. Reading in this transaction closes the gap: an
     // active subscription's state row and its resource were committed before this snapshot.
     await options.refresh(q);
-    const contents = await versionContents(q, rows);
     const events: NewEvent[] = [];
-    const vitals = new Set<string>();
-    for (const [i, row] of rows.entries()) {
+    const vitals = new Map<string, number>();
+    for (const row of rows) {
       if (row.topic) {
         const e = { topic: row.topic, focus: `${row.res_type}/${row.res_id}`, context: row.context ?? [], detail: row.detail ?? {} };
         for (const sub of live.topicMatches(e)) events.push(eventOf(sub.id, row, 'create', e.context));
         continue;
       }
-      const content = contents[i];
+      // null: a deletion; not found: gone since (e.g. expunged).
+      const content = row.found ? row.content : undefined;
       const interaction = content === null ? 'delete' : row.version === 1 ? 'create' : 'update';
       // A deleted version has nothing left to match criteria against.
       if (content === null || content === undefined) continue;
       const resource = JSON.parse(content) as Resource;
       const patient = patientOf(resource);
-      if (patient && isVitalSign(resource)) vitals.add(patient);
+      const taken = patient && isVitalSign(resource) ? effectiveTime(resource as Observation) : undefined;
+      if (patient && taken !== undefined) vitals.set(patient, Math.max(vitals.get(patient) ?? taken, taken));
       for (const sub of await matching(ctx, q, live, resource, row)) {
         if (sub.interactions.has(interaction)) events.push(eventOf(sub.id, row, interaction, sub.spec.kind === 'topic' && patient ? [patient] : []));
       }
     }
     const subscriptions = await storeEvents(q, events);
-    if (options.news2) await queueNews2(q, [...vitals]);
-    await q.query('DELETE FROM change_outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
-    return { rows: rows.length, subscriptions, vitalSignPatients: [...vitals] };
+    await q.query(
+      `WITH d AS (DELETE FROM change_outbox WHERE seq = ANY($1::bigint[]))
+      INSERT INTO news2_pending (patient, at) SELECT * FROM unnest($2::text[], $3::timestamptz[])
+        ON CONFLICT (patient) DO UPDATE SET at = GREATEST(news2_pending.at, EXCLUDED.at)`,
+      [rows.map((r) => r.seq), options.news2 ? [...vitals.keys()] : [], options.news2 ? [...vitals.values()].map((t) => new Date(t).toISOString()) : []],
+    );
+    return { rows: rows.length, subscriptions, vitalSignPatients: [...vitals.keys()] };
   });
-}
-
-/** The JSON of each outbox row's version (null: a deletion; undefined: gone, e.g. expunged). */
-async function versionContents(q: Queryable, rows: OutboxRow[]): Promise<(string | null | undefined)[]> {
-  const found = await q.query<{ ord: number; content: string | null }>(
-    `SELECT k.ord::int AS ord, CASE WHEN r.version = k.version THEN r.content ELSE v.content END AS content
-      FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS k(res_type, id, version, ord)
-      JOIN resources r ON r.res_type = k.res_type AND r.id = k.id
-      LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = k.version
-      WHERE r.version = k.version OR v.rid IS NOT NULL`,
-    [rows.map((r) => r.res_type), rows.map((r) => r.res_id), rows.map((r) => r.version)],
-  );
-  const out: (string | null | undefined)[] = new Array(rows.length).fill(undefined);
-  for (const f of found) out[f.ord - 1] = f.content;
-  return out;
 }
 
 /** The live subscriptions a written version matches (confirming by search what memory cannot decide). */
 async function matching(ctx: FhirContext, q: Queryable, live: LiveSubscriptions, resource: Resource, row: OutboxRow): Promise<LiveSubscription[]> {
+  // Rows are extracted again (the writer's are gone); skipped when no subscription watches the
+  // type, e.g. Observations watched for NEWS2 alone.
+  if (!live.watches(row.res_type)) return [];
   const rows = ctx.extractor.extract(resource);
   const out: LiveSubscription[] = [];
   for (const sub of live.candidates(row.res_type, rows)) {

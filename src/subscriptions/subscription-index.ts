@@ -103,6 +103,11 @@ export class SubscriptionIndex {
     return [...out];
   }
 
+  /** Whether any subscription of this resource type is held. */
+  hasType(resourceType: string): boolean {
+    return this.types.has(resourceType);
+  }
+
   /** How many subscriptions are held. */
   get size(): number {
     return this.entries.size;

@@ -13,6 +13,10 @@ import { scoreNextPatient } from './news2/calculator.js';
 import { BATCH, processOutbox } from './processor.js';
 import { findTopic } from './topics.js';
 
+// Deliveries in flight per instance: a POST mostly waits on its endpoint, so many overlap; each
+// subscription has at most one (its lease), so a slow endpoint holds one slot, not the queue.
+const DELIVERIES_IN_FLIGHT = 128;
+
 /** Options of the subscription engine. */
 export interface SubscriptionOptions {
   redisUrl?: string;
@@ -45,8 +49,8 @@ export async function startSubscriptions(db: Database, ctx: FhirContext, opts: S
   const env: DeliveryEnv = { db, ctx, live, owner: randomUUID(), retryPeriodMs: opts.retryPeriodMs, ...(opts.websocket ? { websocket: opts.websocket } : {}) };
   const run = (id: string): Promise<void> => runSubscription(env, id);
   const dispatcher: Dispatcher = opts.redisUrl
-    ? bullMqDispatcher(opts.redisUrl, `subscriptions-${opts.installationId}`, run, 32, opts.onError)
-    : inProcessDispatcher(run, 32, opts.onError);
+    ? bullMqDispatcher(opts.redisUrl, `subscriptions-${opts.installationId}`, run, DELIVERIES_IN_FLIGHT, opts.onError)
+    : inProcessDispatcher(run, DELIVERIES_IN_FLIGHT, opts.onError);
 
   const refresher = new LiveRefresher(live);
   // Changes read by the processor inside its transaction still need their state rows synced.

@@ -23,36 +23,36 @@ const INPUT_CODES = [
 ].join(',');
 
 // A patient is scored this long after its first unscored reading: a monitor posting a set of vitals
-// as separate requests gets one score for the set, and a patient streamed every second at most
-// about one score a second.
-const SETTLE_MS = 1_000;
-
-/** Queues the patients whose vital signs changed (call inside the transaction that consumed the changes). */
-export async function queueNews2(q: Queryable, patients: readonly string[]): Promise<void> {
-  if (patients.length) await q.query('INSERT INTO news2_pending (patient) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [patients]);
-}
+// as separate requests gets one score for the set, and a patient whose monitor streams readings
+// every second is rescored about every 5 s rather than every second, which would triple the
+// database work of ingesting them; an alert still follows its readings within seconds.
+const SETTLE_MS = 5_000;
+// Readings looked at per score: a monitor posting every parameter every 30 s fills an hour with 840.
+const RECENT_READINGS = 1_000;
 
 /** Scores one queued patient, if any is waiting and not being scored elsewhere; false when none was. */
 export async function scoreNextPatient(db: Database, ctx: FhirContext, windowMs: number): Promise<boolean> {
   return db.transaction(async (q) => {
-    const [next] = await q.query<{ patient: string }>(
+    const [next] = await q.query<{ patient: string; at: string }>(
       `DELETE FROM news2_pending WHERE patient = (SELECT patient FROM news2_pending WHERE queued_at <= now() - make_interval(secs => $1)
-        ORDER BY queued_at FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING patient`, [SETTLE_MS / 1000]);
+        ORDER BY queued_at FOR UPDATE SKIP LOCKED LIMIT 1)
+        RETURNING patient, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`, [SETTLE_MS / 1000]);
     if (!next) return false;
-    await scorePatient(ctx, q, next.patient, windowMs);
+    await scorePatient(ctx, q, next.patient, next.at, windowMs);
     return true;
   });
 }
 
-async function scorePatient(ctx: FhirContext, q: Queryable, patient: string, windowMs: number): Promise<void> {
+async function scorePatient(ctx: FhirContext, q: Queryable, patient: string, at: string, windowMs: number): Promise<void> {
   const search = (type: string, params: Record<string, string>, limit: number): Promise<Resource[]> =>
     findMatches(ctx, q, type, new URLSearchParams(params), limit).then((rows) => rows.map((r) => JSON.parse(r.content as string) as Resource));
-  // The newest measurement decides the moment scored: devices may post readings taken earlier.
-  const [newest] = await search('Observation', { subject: patient, code: INPUT_CODES, _sort: '-date' }, 1) as Observation[];
-  const at = newest && (newest.effectiveDateTime ?? newest.effectiveInstant ?? newest.effectivePeriod?.end ?? newest.issued);
-  if (!at || Number.isNaN(Date.parse(at))) return;
+  // Scored at the newest queued reading (devices may post readings taken earlier), from the readings
+  // of the window before it.
   const since = new Date(Date.parse(at) - windowMs).toISOString();
-  const observations = await search('Observation', { subject: patient, code: INPUT_CODES, date: `ge${since}` }, 1_000) as Observation[];
+  const params = new URLSearchParams({ subject: patient, code: INPUT_CODES });
+  params.append('date', `ge${since}`);
+  params.append('date', `le${at}`);
+  const observations = (await findMatches(ctx, q, 'Observation', params, RECENT_READINGS)).map((r) => JSON.parse(r.content as string) as Observation);
   const goals = await search('Goal', { subject: patient }, 100) as Goal[];
   const picked = pickNews2Inputs(observations, at, { windowMs, hypercapnicTarget: hasHypercapnicTarget([...goals, ...observations]) });
   const result = scoreNews2(picked.inputs);
