@@ -5,7 +5,8 @@
 // --synthea-seconds N (per Synthea mode, 40), --phases create,raw,read,auth,update,synthea (all),
 // --profile (CPU profile of the server, summarised at the end), --keep-db.
 // Opt-in subscriptions phase (`--phases subscriptions`, see bench/subscriptions.ts): vitals
-// ingestion with 1,000 active Subscriptions and notification latency, on PostgreSQL and Redis.
+// ingestion with 1,000 active Subscriptions and notification latency (`--notify-rate N`, default
+// 1000 per second), on PostgreSQL and Redis.
 // Opt-in search phase (`--phases search`, see bench/search.ts): fills the database with Synthea copies
 // up to --search-resources N (1000000; skipped when it already holds N), then measures the search
 // types of the issue at concurrency 16 and writes their plans to bench/results/search-plans.txt. --db NAME runs on an existing
@@ -46,6 +47,7 @@ const { values: opts } = parseArgs({
     'search-resources': { type: 'string', default: '1000000' },
     db: { type: 'string' },
     'search-only': { type: 'string' },
+    'notify-rate': { type: 'string', default: '1000' },
   },
 });
 const seconds = Number(opts.seconds);
@@ -200,10 +202,10 @@ try {
   if (phases.has('subscriptions')) {
     // A server of its own with Redis, as subscriptions run in production (BullMQ dispatch).
     const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-    const subServer = await startBenchServer(db.url, profileDir, false, { REDIS_URL: redisUrl, ...(process.env.BENCH_NEWS2 ? { NEWS2: process.env.BENCH_NEWS2 } : {}) });
+    const subServer = await startBenchServer(db.url, profileDir, false, { REDIS_URL: redisUrl });
     const subClient = benchClient(subServer.origin, 16);
     try {
-      rows.push(...await subscriptionsPhase(subClient, new URL(subServer.base).pathname, { seconds, log }));
+      rows.push(...await subscriptionsPhase(subClient, new URL(subServer.base).pathname, { seconds, rate: Number(opts['notify-rate']), log }));
     } finally {
       subClient.close();
       await subServer.stop();
