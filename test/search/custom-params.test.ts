@@ -195,7 +195,10 @@ describe('custom SearchParameters across instances', { skip: !process.env.DATABA
       const later = await fhir(b.base, 'POST', 'Patient', patient('Ochre yellow'));
       assert.equal(later.status, 201, later.text);
       for (const server of [a, b]) {
+        // Either instance may have run the reindex job; the other learns it completed by polling.
+        await until('registration', async () => ((await fhir(server.base, 'GET', 'Patient?shared-colour=ochre', undefined, STRICT)).status === 200 ? true : undefined));
         const res = await fhir(server.base, 'GET', 'Patient?shared-colour=ochre', undefined, STRICT);
+        assert.equal(res.status, 200, res.text);
         assert.deepEqual(res.body.entry.map((e: any) => e.resource.id).sort(), [before.body.id, later.body.id].sort());
       }
     } finally {
