@@ -12,23 +12,31 @@ import { transactionSession } from '../../fhir/types.js';
 import { stamp } from '../../fhir/write.js';
 import { findMatches } from '../../search/search.js';
 import { NEWS2_ALERT_TOPIC } from '../live.js';
-import { hasHypercapnicTarget, LOINC, pickNews2Inputs, SNOMED } from './inputs.js';
+import { hasHypercapnicTarget, pickNews2Inputs, SNOMED } from './inputs.js';
 import { buildNews2Observation, NEWS2_RISK_SYSTEM, NEWS2_TOTAL_CODE } from './observation.js';
 import { bandRank, scoreNews2, type News2Band } from './score.js';
 
-/** The Observation codes NEWS2 reads (inputs.ts documents each). */
-const INPUT_CODES = [
-  ...['9279-1', '2708-6', '59408-5', '8867-4', '8310-5', '85354-9', '8480-6', '67775-7', '3150-0', '3151-8'].map((c) => `${LOINC}|${c}`),
-  `${SNOMED}|1104441000000107`,
-].join(',');
 
 // A patient is scored this long after its first unscored reading: a monitor posting a set of vitals
 // as separate requests gets one score for the set, and a patient whose monitor streams readings
 // every second is rescored about every 5 s rather than every second, which would triple the
 // database work of ingesting them; an alert still follows its readings within seconds.
 const SETTLE_MS = 5_000;
-// Readings looked at per score: a monitor posting every parameter every 30 s fills an hour with 840.
+// Observations looked at per score: a monitor posting every parameter every 30 s fills an hour with 840.
 const RECENT_READINGS = 1_000;
+
+const PREPARED = { prepare: true };
+// Not prepared: which side is smaller, the patient's Observations or the window's, decides the plan.
+const WINDOW_SQL = `SELECT r.content FROM resources r
+  WHERE r.res_type = 'Observation' AND NOT r.deleted
+    AND r.rid IN (SELECT x.rid FROM idx_reference x WHERE x.res_type = 'Observation' AND x.param = 'subject' AND x.target_id = $1 AND x.target_type = 'Patient')
+    AND r.rid IN (SELECT d.rid FROM idx_date d WHERE d.res_type = 'Observation' AND d.param = 'date' AND d.high >= $2::timestamptz AND d.low <= $3::timestamptz)
+  LIMIT $4`;
+// The score stored last (scores are stored in time order, one patient at a time).
+const PREVIOUS_SQL = `SELECT r.content FROM idx_reference x JOIN resources r ON r.rid = x.rid
+  WHERE x.res_type = 'Observation' AND x.param = 'subject' AND x.target_id = $1 AND x.target_type = 'Patient' AND NOT r.deleted
+    AND EXISTS (SELECT 1 FROM idx_token t WHERE t.rid = x.rid AND t.res_type = 'Observation' AND t.param = 'code' AND t.system = $2 AND t.code = $3)
+  ORDER BY x.rid DESC LIMIT 1`;
 
 /** Scores one queued patient, if any is waiting and not being scored elsewhere; false when none was. */
 export async function scoreNextPatient(db: Database, ctx: FhirContext, windowMs: number): Promise<boolean> {
@@ -49,15 +57,18 @@ async function scorePatient(ctx: FhirContext, q: Queryable, patient: string, at:
   // Scored at the newest queued reading (devices may post readings taken earlier), from the readings
   // of the window before it.
   const since = new Date(Date.parse(at) - windowMs).toISOString();
-  const params = new URLSearchParams({ subject: patient, code: INPUT_CODES });
-  params.append('date', `ge${since}`);
-  params.append('date', `le${at}`);
-  const observations = (await findMatches(ctx, q, 'Observation', params, RECENT_READINGS)).map((r) => JSON.parse(r.content as string) as Observation);
+  const id0 = patient.slice('Patient/'.length);
+  // Its own SQL rather than a search: the planner chooses between the patient's Observations and
+  // the window's (a search would always walk the patient's, all of them for a long-monitored
+  // patient); pickNews2Inputs keeps the codes it reads.
+  const observations = (await q.query<{ content: string }>(WINDOW_SQL, [id0, since, at, RECENT_READINGS]))
+    .map((r) => JSON.parse(r.content) as Observation);
   const goals = await search('Goal', { subject: patient }, 100) as Goal[];
   const picked = pickNews2Inputs(observations, at, { windowMs, hypercapnicTarget: hasHypercapnicTarget([...goals, ...observations]) });
   const result = scoreNews2(picked.inputs);
   if (result.missing.length === 7) return; // nothing to score
-  const [previous] = await search('Observation', { subject: patient, code: `${SNOMED}|${NEWS2_TOTAL_CODE}`, _sort: '-date' }, 1) as Observation[];
+  const [last] = await q.query<{ content: string }>(PREVIOUS_SQL, [id0, SNOMED, NEWS2_TOTAL_CODE], PREPARED);
+  const previous = last && (JSON.parse(last.content) as Observation);
   const derived = picked.derivedFrom.map((d) => d.reference).sort().join(' ');
   // The same inputs scored again (a re-sent reading) add nothing.
   if (previous && (previous.derivedFrom ?? []).map((d) => d.reference).sort().join(' ') === derived && previous.valueInteger === result.total) return;
