@@ -131,6 +131,17 @@ const readVersionSql = `SELECT ${COLUMNS} FROM resources WHERE res_type = $1 AND
   FROM resources r JOIN resource_versions v ON v.rid = r.rid AND v.version = $3
   WHERE r.res_type = $1 AND r.id = $2`;
 
+/**
+ * A scalar subquery for the JSON of one version of the resource `type`/`id` (SQL expressions):
+ * from `resources` when `version` is current (or NULL, meaning the current one), else from
+ * `resource_versions`. NULL for a deletion or an unknown version. For statements that fetch
+ * versions of many resources at once (subscription events, notifications).
+ */
+export const versionContentSql = (type: string, id: string, version: string): string =>
+  `(SELECT CASE WHEN ${version} IS NULL OR r.version = ${version} THEN r.content ELSE v.content END
+    FROM resources r LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = ${version}
+    WHERE r.res_type = ${type} AND r.id = ${id})`;
+
 /** One specific version of a resource (current or earlier), or undefined. */
 export async function readVersion(
   q: Queryable,

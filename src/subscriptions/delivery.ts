@@ -65,7 +65,7 @@ export async function runSubscription(env: DeliveryEnv, id: string): Promise<voi
   try {
     if (state.status === 'requested') {
       // Writes that began before the subscription was watched must be over before it is active.
-      if (state.settled) await activate(env, sub);
+      if (state.settled) await activate(env, sub, state.events);
       return;
     }
     let pending = await pendingEvents(env.db, rows, full);
@@ -128,10 +128,9 @@ async function send(env: DeliveryEnv, sub: LiveSubscription, bundle: Resource): 
 }
 
 /** Handshake (rest-hook) and activation: `requested` → `active` on a 2xx, `error` otherwise. */
-async function activate(env: DeliveryEnv, sub: LiveSubscription): Promise<void> {
-  const [row] = await env.db.query<{ events: string }>('SELECT events_since_start::text AS events FROM subscription_state WHERE id = $1', [sub.id]);
+async function activate(env: DeliveryEnv, sub: LiveSubscription, events: string): Promise<void> {
   const result = sub.spec.channel.type === 'rest-hook'
-    ? await postNotification(sub.spec, handshakeBundle(sub.spec, { id: sub.id, status: 'requested', eventsSinceSubscriptionStart: row?.events ?? '0' }, notificationEnv(env)))
+    ? await postNotification(sub.spec, handshakeBundle(sub.spec, { id: sub.id, status: 'requested', eventsSinceSubscriptionStart: events }, notificationEnv(env)))
     : { ok: true };
   await env.db.transaction(async (q) => {
     await setStatus(env, q, sub.id, result.ok ? 'active' : 'error', result.ok ? undefined : `Handshake failed: ${result.error}`);

@@ -2,6 +2,7 @@
 // resources a notification carries: for delivery and for $events replay alike.
 import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/database.js';
+import { versionContentSql } from '../storage/resource-store.js';
 import type { NotificationEvent } from './notification.js';
 import type { PayloadContent } from './subscription-spec.js';
 
@@ -39,10 +40,8 @@ export async function resourcesFor(q: Queryable, content: PayloadContent, events
     return { ref, type, id, version: version ? Number(version) : null };
   });
   const rows = await q.query<{ ord: number; content: string | null }>(
-    `SELECT k.ord::int AS ord, CASE WHEN k.version IS NULL OR r.version = k.version THEN r.content ELSE v.content END AS content
-      FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS k(res_type, id, version, ord)
-      JOIN resources r ON r.res_type = k.res_type AND r.id = k.id
-      LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = k.version`,
+    `SELECT k.ord::int AS ord, ${versionContentSql('k.res_type', 'k.id', 'k.version')} AS content
+      FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS k(res_type, id, version, ord)`,
     [keys.map((k) => k.type), keys.map((k) => k.id), keys.map((k) => k.version)],
   );
   for (const row of rows) if (row.content) out.set(keys[row.ord - 1]!.ref, JSON.parse(row.content) as Resource);
@@ -55,9 +54,7 @@ export async function resourcesFor(q: Queryable, content: PayloadContent, events
  */
 export const PENDING_EVENTS_SQL = (after: string): string => `SELECT e.event_number::text AS n,
     to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, e.focus_type, e.focus_id, e.focus_version, e.interaction, e.context,
-    CASE WHEN $4::boolean THEN (SELECT CASE WHEN r.version = e.focus_version THEN r.content ELSE v.content END
-      FROM resources r LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = e.focus_version
-      WHERE r.res_type = e.focus_type AND r.id = e.focus_id) END AS content
+    CASE WHEN $4::boolean THEN ${versionContentSql('e.focus_type', 'e.focus_id', 'e.focus_version')} END AS content
   FROM subscription_events e WHERE e.subscription_id = $1 AND e.event_number > ${after} ORDER BY e.event_number LIMIT $3`;
 
 /** A row of PENDING_EVENTS_SQL (all null when there is no event, after a LEFT JOIN). */

@@ -9,7 +9,7 @@ import type { FhirDefinitions } from '../fhir/definitions.js';
 import type { IndexRows } from '../search/index-rows.js';
 import { compileCriteria, type CompiledCriteria } from './match.js';
 import { SubscriptionIndex } from './subscription-index.js';
-import { parseSubscription, type SubscriptionSpec } from './subscription-spec.js';
+import { parseStoredSubscription, type SubscriptionSpec } from './subscription-spec.js';
 import { findTopic, type SubscriptionTopicDefinition } from './topics.js';
 
 /** The canonical of the topic Helix raises itself when a NEWS2 band rises. */
@@ -101,15 +101,8 @@ export class LiveSubscriptions {
   }
 
   private compile(id: string, version: number, resource: Resource): LiveSubscription | undefined {
-    let spec: SubscriptionSpec;
-    try {
-      // Accepted when it was written; a Subscription that no longer parses (a topic withdrawn) is not served.
-      spec = parseSubscription(resource, {
-        isResourceType: (t) => this.defs.resourceTypes.has(t), validateCriteria: () => undefined, mode: 'update', currentStatus: (resource as { status?: never }).status,
-      });
-    } catch {
-      return undefined;
-    }
+    const spec = parseStoredSubscription(resource, (t) => this.defs.resourceTypes.has(t));
+    if (!spec) return undefined;
     if (spec.status === 'off' || (spec.end && Date.parse(spec.end) <= Date.now())) return undefined;
     if (spec.kind === 'criteria') {
       const matcher = compileCriteria(this.defs, spec.resourceType, spec.query, { baseUrl: this.baseUrl });

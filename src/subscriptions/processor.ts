@@ -8,6 +8,7 @@ import type { Observation, Resource } from '@medplum/fhirtypes';
 import type { Database, Queryable } from '../db/database.js';
 import type { FhirContext } from '../fhir/types.js';
 import { findMatches } from '../search/search.js';
+import { versionContentSql } from '../storage/resource-store.js';
 import type { LiveSubscription, LiveSubscriptions } from './live.js';
 import { effectiveTime } from './news2/inputs.js';
 
@@ -39,14 +40,11 @@ export async function processOutbox(
   if (!(await db.query('SELECT 1 FROM change_outbox LIMIT 1')).length) return none;
   return db.transaction(async (q) => {
     // The lock, the batch and each row's version in one statement (no rows: another instance has the lock).
-    const rows = await q.query<OutboxRow & { content: string | null; found: boolean }>(
+    const rows = await q.query<OutboxRow & { content: string | null }>(
       `WITH l AS (SELECT pg_try_advisory_xact_lock(hashtextextended('helix:subscription-events', 0)) AS ok)
       SELECT o.seq::text AS seq, o.res_type, o.res_id, o.version, to_char(o.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at,
-        o.topic, o.context, o.detail, r.rid IS NOT NULL AND (r.version = o.version OR v.rid IS NOT NULL) AS found,
-        CASE WHEN r.version = o.version THEN r.content ELSE v.content END AS content
+        o.topic, o.context, o.detail, CASE WHEN o.topic IS NULL THEN ${versionContentSql('o.res_type', 'o.res_id', 'o.version')} END AS content
       FROM l, LATERAL (SELECT * FROM change_outbox ORDER BY seq LIMIT $1) o
-        LEFT JOIN resources r ON o.topic IS NULL AND r.res_type = o.res_type AND r.id = o.res_id
-        LEFT JOIN resource_versions v ON v.rid = r.rid AND v.version = o.version AND r.version <> o.version
       WHERE l.ok ORDER BY o.seq`, [batch]);
     if (!rows.length) return none;
     // Another instance may have activated a subscription this one has not read yet: an event for
@@ -61,11 +59,10 @@ export async function processOutbox(
         for (const sub of live.topicMatches(e)) events.push(eventOf(sub.id, row, 'create', e.context));
         continue;
       }
-      // null: a deletion; not found: gone since (e.g. expunged).
-      const content = row.found ? row.content : undefined;
-      const interaction = content === null ? 'delete' : row.version === 1 ? 'create' : 'update';
-      // A deleted version has nothing left to match criteria against.
-      if (content === null || content === undefined) continue;
+      // A deleted version (or one gone since) has nothing left to match criteria against.
+      const content = row.content;
+      if (content === null) continue;
+      const interaction = row.version === 1 ? 'create' : 'update';
       const resource = JSON.parse(content) as Resource;
       const patient = patientOf(resource);
       const taken = patient && isVitalSign(resource) ? effectiveTime(resource as Observation) : undefined;

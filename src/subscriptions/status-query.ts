@@ -4,7 +4,7 @@ import type { Queryable } from '../db/database.js';
 import { notFound } from '../fhir/errors.js';
 import type { FhirContext } from '../fhir/types.js';
 import type { SubscriptionState } from './notification.js';
-import { parseSubscription, type SubscriptionSpec, type SubscriptionStatusCode } from './subscription-spec.js';
+import { parseStoredSubscription, type SubscriptionSpec, type SubscriptionStatusCode } from './subscription-spec.js';
 
 /** A stored Subscription, parsed, with its status and event counter. */
 export interface SubscriptionWithState { id: string; spec: SubscriptionSpec; state: SubscriptionState }
@@ -20,13 +20,8 @@ export async function subscriptionsWithState(ctx: FhirContext, q: Queryable, ids
   if (ids) for (const id of ids) if (!rows.some((r) => r.id === id)) throw notFound(`Subscription/${id.slice(0, 64)} is not known`);
   const out: SubscriptionWithState[] = [];
   for (const r of rows) {
-    const resource = JSON.parse(r.content) as { status?: string };
-    let spec: SubscriptionSpec;
-    try {
-      spec = parseSubscription(resource, { isResourceType: (t) => ctx.defs.resourceTypes.has(t), validateCriteria: () => undefined, mode: 'update', currentStatus: resource.status as never });
-    } catch {
-      continue;
-    }
+    const spec = parseStoredSubscription(JSON.parse(r.content), (t) => ctx.defs.resourceTypes.has(t));
+    if (!spec) continue;
     const status = (r.status ?? spec.status) as SubscriptionStatusCode;
     const errors = status === 'error' && r.last_error
       ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/subscription-error', code: 'no-response' }], text: r.last_error }]

@@ -104,6 +104,20 @@ class Problems {
 const STATUSES: readonly string[] = ['requested', 'active', 'error', 'off'];
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+/**
+ * A stored Subscription as the server serves it, or undefined when it no longer parses (e.g. its
+ * topic was withdrawn): it was validated when written, so its criteria are not checked again and
+ * whatever status it holds is accepted.
+ */
+export function parseStoredSubscription(resource: unknown, isResourceType: (name: string) => boolean): SubscriptionSpec | undefined {
+  try {
+    const status = (resource as { status?: SubscriptionStatusCode } | null)?.status;
+    return parseSubscription(resource, { isResourceType, validateCriteria: () => undefined, mode: 'update', ...(status ? { currentStatus: status } : {}) });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses and validates a Subscription; throws a FhirError (400/422) describing every problem. */
 export function parseSubscription(resource: unknown, options: ParseOptions): SubscriptionSpec {
   if (!isObj(resource) || resource.resourceType !== 'Subscription') throw badRequest('Expected a Subscription resource');
