@@ -8,16 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { fhir, freePort, freshDatabase, startServer } from '../harness.js';
-import { startReceiver, statusOf, type Receiver } from './receiver.js';
+import { heartRate, startReceiver, statusOf, waitForStatus, type Receiver } from './receiver.js';
 
 const skip = !process.env.DATABASE_URL && 'needs DATABASE_URL and REDIS_URL (runs in the PostgreSQL pass of CI)';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LOINC = 'http://loinc.org';
-
-const heartRate = (patient: string, value: number) => ({
-  resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '8867-4' }] },
-  subject: { reference: `Patient/${patient}` }, valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
-});
 
 async function subscribe(base: string, patient: string, endpoint: string): Promise<string> {
   const res = await fhir(base, 'POST', 'Subscription', {
@@ -25,11 +19,8 @@ async function subscribe(base: string, patient: string, endpoint: string): Promi
     channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json' },
   });
   assert.equal(res.status, 201, res.text);
-  for (let i = 0; i < 300; i++) {
-    if ((await fhir(base, 'GET', `Subscription/${res.body.id}`)).body.status === 'active') return res.body.id;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('subscription did not become active');
+  await waitForStatus(base, res.body.id, 'active');
+  return res.body.id;
 }
 
 /** Event numbers received, in arrival order. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fhir, sharedServer } from '../harness.js';
-import { startReceiver, statusOf, type Receiver } from './receiver.js';
+import { startReceiver, statusOf, waitForStatus, type Receiver } from './receiver.js';
 
 const IG = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/';
 const LOINC = 'http://loinc.org';
@@ -24,14 +24,6 @@ const alertSubscription = (patient: string, level: string, endpoint: string) => 
   channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json', _payload: { extension: [{ url: `${IG}backport-payload-content`, valueCode: 'full-resource' }] } },
 });
 
-async function waitActive(base: string, id: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await fhir(base, 'GET', `Subscription/${id}`)).body.status === 'active') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Subscription/${id} did not become active`);
-}
-
 describe('NEWS2 alerts', () => {
   let high: Receiver;
   let medium: Receiver;
@@ -44,7 +36,7 @@ describe('NEWS2 alerts', () => {
     const subHigh = await fhir(base, 'POST', 'Subscription', alertSubscription(patient, 'high', high.url));
     assert.equal(subHigh.status, 201, subHigh.text);
     const subMedium = await fhir(base, 'POST', 'Subscription', alertSubscription(patient, 'medium', medium.url));
-    await Promise.all([waitActive(base, subHigh.body.id), waitActive(base, subMedium.body.id)]);
+    await Promise.all([waitForStatus(base, subHigh.body.id, 'active'), waitForStatus(base, subMedium.body.id, 'active')]);
 
     // Hand-worked with the RCP 2017 chart: RR 26 → 3, SpO2 90 % (scale 1) → 3, air (no oxygen
     // recorded) → 0, systolic 95 → 2, pulse 115 → 2, temperature 38.5 °C → 1, consciousness not

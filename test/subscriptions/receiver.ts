@@ -1,6 +1,7 @@
 // A real HTTP receiver for rest-hook notifications on 127.0.0.1, recording every request.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fhir } from '../harness.js';
 
 /** One request the receiver got. */
 export interface Received { path: string; headers: IncomingHttpHeaders; body: string; json: any }
@@ -64,3 +65,20 @@ export function statusOf(bundle: any): { type: string; status: string; events: s
     focus: events.map((e) => e.part.find((p: any) => p.name === 'focus')?.valueReference.reference).filter(Boolean),
   };
 }
+
+/** Polls `Subscription/[id]` until its status is `status` (activation runs in the background); returns it. */
+export async function waitForStatus(base: string, id: string, status: string, ms = 15_000): Promise<any> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const res = await fhir(base, 'GET', `Subscription/${id}`);
+    if (res.body.status === status) return res.body;
+    if (Date.now() > until) throw new Error(`Subscription/${id} is ${res.body.status}, not ${status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A heart-rate Observation of `Patient/[patient]`, as a device posts it. */
+export const heartRate = (patient: string, value: number) => ({
+  resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+  subject: { reference: `Patient/${patient}` }, valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+});

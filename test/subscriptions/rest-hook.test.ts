@@ -4,25 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { fhir, sharedServer } from '../harness.js';
-import { startReceiver, statusOf, type Receiver } from './receiver.js';
+import { heartRate, startReceiver, statusOf, waitForStatus, type Receiver } from './receiver.js';
 
 const LOINC = 'http://loinc.org';
 const run = randomUUID().slice(0, 8);
-
-async function waitForStatus(base: string, id: string, status: string, ms = 10_000): Promise<any> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const res = await fhir(base, 'GET', `Subscription/${id}`);
-    if (res.body.status === status) return res.body;
-    if (Date.now() > until) throw new Error(`Subscription/${id} is ${res.body.status}, not ${status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const heartRate = (patient: string, value: number) => ({
-  resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '8867-4' }] },
-  subject: { reference: `Patient/${patient}` }, valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
-});
 
 describe('rest-hook subscriptions', () => {
   let receiver: Receiver;

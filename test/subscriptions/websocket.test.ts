@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { createWsHub } from '../../src/subscriptions/ws-hub.js';
 import { issueBindingToken } from '../../src/subscriptions/ws-tokens.js';
 import { fhir, sharedServer, startServer } from '../harness.js';
-import { statusOf } from './receiver.js';
+import { statusOf, waitForStatus } from './receiver.js';
 
 const IG = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/';
 const run = randomUUID().slice(0, 8);
@@ -39,14 +39,6 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): 
 /** The first frame that is a notification Bundle of this type (and satisfies `pred`). */
 const bundleFrame = (c: Client, type: string, pred: (b: any) => boolean = () => true) => () =>
   c.frames.map((f) => (f.startsWith('{') ? JSON.parse(f) : undefined)).find((b) => b?.resourceType === 'Bundle' && statusOf(b).type === type && pred(b));
-
-async function waitForStatus(base: string, id: string, status: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while ((await fhir(base, 'GET', `Subscription/${id}`)).body.status !== status) {
-    if (Date.now() > end) throw new Error(`Subscription/${id} is not ${status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Creates an active websocket Subscription on Observations of `patient`. */
 async function websocketSubscription(base: string, patient: string, channel: Record<string, unknown> = {}): Promise<string> {
