@@ -1,0 +1,13 @@
+// The FHIR resources Helix emits for clinical genomics (HL7 Genomics Reporting IG 3.0.0), each
+// claiming its IG profile: the Observations about variants (variant-observation.ts) and the study
+// Procedure and report (study-resources.ts). Import the builders from here.
+export {
+  changeTypeOf,
+  dnaChangeTypeCoding,
+  GENOMICS,
+  molecularConsequenceObservation,
+  sequenceOntologyCoding,
+  sequencePhaseRelationship,
+  variantObservation,
+} from './variant-observation.js';
+export { genomicReport, genomicStudyProcedure } from './study-resources.js';
