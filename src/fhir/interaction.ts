@@ -11,6 +11,7 @@ export type Interaction =
   | { kind: 'capabilities' }
   | { kind: 'search-system'; params: URLSearchParams }
   | { kind: 'history-system' }
+  | { kind: 'async-status'; id: string }
   | { kind: 'operation'; name: string; target: OperationTarget }
   | { kind: 'search-type'; resourceType: string; params: URLSearchParams; compartment?: { type: string; id: string } }
   | { kind: 'create' | 'conditional-update' | 'conditional-patch' | 'conditional-delete' | 'history-type'; resourceType: string }
@@ -31,6 +32,10 @@ export function classify(ctx: FhirContext, req: FhirRequest): Interaction {
   if (first === '_search' && second === undefined) return only(m, 'POST', { kind: 'search-system', params: mergeForm(req) });
   if (first === 'metadata') return only(m, 'GET', { kind: 'capabilities' });
   if (first === '_history') return only(m, 'GET', { kind: 'history-system' });
+  if (first === '_async' && second !== undefined && third === undefined) {
+    if (m !== 'GET' && m !== 'DELETE') throw methodNotAllowed(`${req.method} is not allowed on a status URL; use GET or DELETE`);
+    return { kind: 'async-status', id: second };
+  }
   if (first.startsWith('$')) return { kind: 'operation', name: first.slice(1), target: {} };
 
   const resourceType = first;

@@ -3,6 +3,7 @@
 // so does authorization: a request carrying an access token is checked (src/smart/enforce.ts)
 // before, around and after its interaction runs. AuditEvent is the one type not stored as
 // resources: it is served from the audit log.
+import { asyncStatus } from './async.js';
 import { capabilities } from './capabilities.js';
 import { conditionalDelete, deleteResource } from './delete.js';
 import { create } from './create.js';
@@ -43,6 +44,7 @@ export async function dispatch(ctx: FhirContext, s: Session, req: FhirRequest, i
       refuseAuditEventInSystemSearch(i.params);
       return searchSystem(ctx, s, req, i.params);
     case 'history-system': return history(ctx, s, req);
+    case 'async-status': return asyncStatus(ctx, req, i.id);
     case 'operation': return invokeOperation(ctx, s, req, i.name, i.target);
     case 'search-type': return searchType(ctx, s, req, i.resourceType, i.params, i.compartment);
     case 'create': return create(ctx, s, req, i.resourceType);
