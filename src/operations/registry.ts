@@ -3,6 +3,17 @@
 import { methodNotAllowed, notFound } from '../fhir/errors.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { everythingOperation } from './everything.js';
+import { importVcfOperation } from './import-vcf.js';
+import { findSubjectVariantsOperation } from './find-subject-variants.js';
+import { findSubjectSpecificVariantsOperation } from './find-subject-specific-variants.js';
+import { findSubjectStructuralIntersectingVariantsOperation } from './find-subject-structural-intersecting-variants.js';
+import { findSubjectStructuralSubsumingVariantsOperation } from './find-subject-structural-subsuming-variants.js';
+import { findStudyMetadataOperation } from './find-study-metadata.js';
+import { findPopulationMolecularConsequencesOperation } from './find-population-molecular-consequences.js';
+import { findSubjectMolecularConsequencesOperation } from './find-subject-molecular-consequences.js';
+import { findPopulationSpecificVariantsOperation } from './find-population-specific-variants.js';
+import { findPopulationStructuralIntersectingVariantsOperation } from './find-population-structural-intersecting-variants.js';
+import { findPopulationStructuralSubsumingVariantsOperation } from './find-population-structural-subsuming-variants.js';
 import { getWsBindingTokenOperation } from './get-ws-binding-token.js';
 import { lastnOperation } from './lastn.js';
 import { reindexOperation } from './reindex.js';
@@ -32,7 +43,9 @@ export interface OperationDefinitionEntry {
 }
 
 /** Every operation Helix implements. */
-export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation, lastnOperation, statsOperation, subscriptionStatusOperation, subscriptionEventsOperation, getWsBindingTokenOperation];
+export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation, lastnOperation, statsOperation, subscriptionStatusOperation, subscriptionEventsOperation, getWsBindingTokenOperation,
+  importVcfOperation, findSubjectVariantsOperation, findSubjectSpecificVariantsOperation, findSubjectStructuralIntersectingVariantsOperation, findSubjectStructuralSubsumingVariantsOperation, findStudyMetadataOperation, findPopulationSpecificVariantsOperation, findPopulationStructuralIntersectingVariantsOperation, findPopulationStructuralSubsumingVariantsOperation,
+  findSubjectMolecularConsequencesOperation, findPopulationMolecularConsequencesOperation];
 
 /** Invokes `$name` on the target. */
 export async function invokeOperation(

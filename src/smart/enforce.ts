@@ -25,6 +25,7 @@ import type { Queryable } from '../db/database.js';
 import { FhirError, forbidden, notFound } from '../fhir/errors.js';
 import type { Interaction } from '../fhir/interaction.js';
 import { transactionSession, withPrefetched, type FhirContext, type FhirRequest, type FhirResponse, type Session } from '../fhir/types.js';
+import { invocationParams } from '../operations/params.js';
 import { operations } from '../operations/registry.js';
 import { checkRows, compartmentCheck, intersectAccess, type AccessPolicy, type RowAccess, type RowCheck, type RowGrant, type RowPermission } from '../search/restrict.js';
 import { readVersion, type StoredResource } from '../storage/resource-store.js';
@@ -60,6 +61,9 @@ export async function enforce(ctx: FhirContext, s: Session, req: FhirRequest, i:
     case 'history-type':
       g.need('s', i.resourceType);
       return dispatch(c, s, req, i);
+    case 'async-status':
+      // Only the token's own client or user learns a job's result (src/fhir/async.ts checks the owner).
+      return dispatch(ctx, s, req, i);
     case 'history-system':
     case 'transaction':
       return dispatch(c, s, req, i);
@@ -102,6 +106,8 @@ export async function enforce(ctx: FhirContext, s: Session, req: FhirRequest, i:
 }
 
 const SUBSCRIPTION_OPERATIONS = new Set(['status', 'events', 'get-ws-binding-token']);
+const GENOMIC_SUBJECT_OPERATIONS = /^find-(subject-.+|study-metadata)$/;
+const GENOMIC_POPULATION_OPERATIONS = /^find-population-.+$/;
 
 async function operation(g: Guard, s: Session, req: FhirRequest, i: Extract<Interaction, { kind: 'operation' }>, dispatch: Dispatch): Promise<FhirResponse> {
   const { resourceType, id } = i.target;
@@ -134,6 +140,31 @@ async function operation(g: Guard, s: Session, req: FhirRequest, i: Extract<Inte
     g.need('r', 'Subscription');
     if (id) await g.mustSee(s, 'Subscription', id);
     else g.need('s', 'Subscription');
+    return dispatch(g.ctx, s, req, i);
+  }
+  if (i.name === 'import-vcf' && resourceType === 'Patient' && id) {
+    // An import writes the patient's genomic-study Procedure and genomic-report DiagnosticReport
+    // (a new version of each when the test is imported again).
+    for (const type of ['Procedure', 'DiagnosticReport']) {
+      for (const permission of ['c', 'u'] as const) {
+        g.need(permission, type);
+        if (!g.reaches(permission, type, id)) throw forbidden(`$import-vcf writes ${type} resources of Patient/${id}, which the granted scopes do not reach`);
+      }
+    }
+    await g.mustSee(s, 'Patient', id);
+    return dispatch(g.ctx, s, req, i);
+  }
+  if (GENOMIC_SUBJECT_OPERATIONS.test(i.name) && !resourceType) {
+    // Their answers are the subject's variant Observations: reading the subject's Observations.
+    g.need('r', 'Observation');
+    g.need('s', 'Observation');
+    const subject = invocationParams(req).get('subject')?.replace(/^Patient\//, '');
+    if (subject && !g.reaches('r', 'Observation', subject)) throw forbidden(`The granted scopes do not reach the Observations of Patient/${subject.slice(0, 64)}`);
+    return dispatch(g.ctx, s, req, i);
+  }
+  if (GENOMIC_POPULATION_OPERATIONS.test(i.name) && !resourceType) {
+    // Counts and patient lists across every patient with genomic data.
+    if (g.policy('s', 'Observation') !== 'all') throw forbidden(`$${i.name} counts across all patients; it needs a token that may search every Observation (e.g. system/Observation.rs)`);
     return dispatch(g.ctx, s, req, i);
   }
   // The registry answers unknown operations and unsupported levels ($everything on anything but

@@ -1,0 +1,166 @@
+// VCF import into the variant store (Genomics Reporting IG 3.0.0): one transaction per import, so
+// a file that fails half-way leaves nothing behind, and the same patient and test identifier
+// imported again replaces the earlier study (same Procedure and DiagnosticReport ids, new
+// versions) instead of duplicating it. The file is streamed; only one batch of calls is held.
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Queryable } from '../db/database.js';
+import { badRequest, FhirError, notFound, unprocessable } from '../fhir/errors.js';
+import type { FhirContext } from '../fhir/types.js';
+import { writeNext } from '../fhir/update.js';
+import { lockKey, readCurrent } from '../storage/resource-store.js';
+import { accessionFor } from './refseq.js';
+import { changeTypeOf, genomicReport, genomicStudyProcedure } from './resources.js';
+import type { GenomicBuild, GenomicRange, GenomicSourceClass, GenomicStudy, VariantCall } from './types.js';
+import { deleteVariants, insertVariants, lockStudy, saveStudy } from './variant-store.js';
+import { callsOf, readVcfHeader, type VcfHeader } from './vcf-calls.js';
+import { VcfError, vcfLines } from './vcf-source.js';
+
+/** Calls written per statement: large enough to amortise a round trip, small enough to stream. */
+const BATCH = 5_000;
+
+/** What one $import-vcf asks for. */
+export interface VcfImport {
+  patientId: string;
+  /** GRCh37 or GRCh38; else the VCF header's. */
+  build?: GenomicBuild;
+  /** The sample column to import; required when the file has several. */
+  sample?: string;
+  sourceClass: GenomicSourceClass;
+  testIdentifier: string;
+  testDate?: string;
+  specimenIdentifier?: string;
+  /** BED text of the regions studied (0-based half-open, like the store). */
+  regionStudied?: string;
+}
+
+/** What an import did. */
+export interface ImportSummary {
+  studyId: string;
+  reportId: string;
+  build: GenomicBuild;
+  sample: string;
+  variants: number;
+  dataLines: number;
+  /** True when an earlier import of the same test was replaced. */
+  replaced: boolean;
+}
+
+/** Imports one sample of a VCF stream for a patient; `progress` is told the count now and then. */
+export async function importVcf(
+  ctx: FhirContext, source: NodeJS.ReadableStream | Buffer, args: VcfImport, progress?: (variants: number, lines: number) => Promise<void>,
+): Promise<ImportSummary> {
+  return ctx.db.transaction(async (q) => {
+    const patient = await readCurrent(q, 'Patient', args.patientId);
+    if (!patient || patient.deleted) throw notFound(`Patient/${args.patientId} is not known`);
+    // Concurrent imports of one test wait for each other instead of racing on the unique key.
+    await lockKey(q, `genomic-study:${args.patientId}:${args.testIdentifier}`);
+    const earlier = await lockStudy(q, args.patientId, args.testIdentifier);
+    if (earlier) await deleteVariants(q, earlier.id);
+
+    const headerLines: string[] = [];
+    let header: VcfHeader | undefined;
+    let study: GenomicStudy | undefined;
+    let sampleIndex = 0;
+    let batch: VariantCall[] = [];
+    let written = 0;
+    let dataLines = 0;
+    const changeTypes = new Set<string>();
+    const flush = async (s: GenomicStudy): Promise<void> => {
+      await insertVariants(q, s, batch, written);
+      written += batch.length;
+      batch = [];
+      await progress?.(written, dataLines);
+    };
+    try {
+      for await (const { lineNumber, text } of vcfLines(source)) {
+        if (!header) {
+          if (text.startsWith('#')) { headerLines.push(text); continue; }
+          if (text.trim() === '') continue;
+          header = readVcfHeader(headerLines);
+          const chosen = chooseSample(header, args.sample);
+          sampleIndex = chosen.index;
+          const build = chooseBuild(header, args.build);
+          study = {
+            id: earlier?.id ?? randomUUID(), reportId: earlier?.reportId ?? randomUUID(), patientId: args.patientId, build,
+            sourceClass: args.sourceClass, testIdentifier: args.testIdentifier, sampleName: chosen.name, changeTypes: [],
+            ...(args.testDate ? { testDate: args.testDate } : {}),
+            ...(args.specimenIdentifier ? { specimenIdentifier: args.specimenIdentifier } : {}),
+            ...(args.regionStudied !== undefined ? { regionsStudied: parseBed(args.regionStudied, build) } : {}),
+          };
+          await saveStudy(q, study, 0);
+        }
+        if (text.trim() === '' || text.startsWith('#')) continue;
+        dataLines++;
+        for (const call of callsOf(header, text, lineNumber, sampleIndex, (study as GenomicStudy).build)) {
+          changeTypes.add(changeTypeOf(call));
+          batch.push(call);
+        }
+        if (batch.length >= BATCH) await flush(study as GenomicStudy);
+      }
+    } catch (err) {
+      if (err instanceof VcfError) throw badRequest(`VCF ${err.message}`);
+      throw err;
+    }
+    if (!header || !study) throw badRequest('The VCF has no data lines (or no #CHROM header line)');
+    await flush(study);
+    study = { ...study, changeTypes: [...changeTypes].sort() };
+    await saveStudy(q, study, written);
+    await writeStudyResources(ctx, q, study);
+    return { studyId: study.id, reportId: study.reportId, build: study.build, sample: study.sampleName, variants: written, dataLines, replaced: !!earlier };
+  });
+}
+
+/** Writes the genomic-study Procedure and genomic-report DiagnosticReport (a new version of each when re-imported). */
+async function writeStudyResources(ctx: FhirContext, q: Queryable, study: GenomicStudy): Promise<void> {
+  const resources: Resource[] = [
+    genomicStudyProcedure(study, { id: study.id }),
+    genomicReport(study, { id: study.reportId, resultIds: [] }),
+  ];
+  for (const resource of resources) {
+    const id = resource.id as string;
+    const current = await readCurrent(q, resource.resourceType, id);
+    const written = await writeNext(ctx, q, resource, id, 'PUT', current);
+    if (!written) throw new FhirError(409, [{ severity: 'error', code: 'conflict', diagnostics: `${resource.resourceType}/${id} changed during the import; retry` }]);
+  }
+}
+
+function chooseSample(header: VcfHeader, wanted: string | undefined): { index: number; name: string } {
+  const { samples } = header;
+  if (samples.length === 0) throw badRequest('The VCF has no sample columns: there are no genotypes to import');
+  if (wanted !== undefined) {
+    const index = samples.indexOf(wanted);
+    if (index < 0) throw badRequest(`sample ${wanted.slice(0, 80)} is not in the VCF; it has ${samples.slice(0, 20).join(', ')}`);
+    return { index, name: wanted };
+  }
+  if (samples.length > 1) throw badRequest(`The VCF has ${samples.length} samples (${samples.slice(0, 20).join(', ')}); say which with the sample parameter`);
+  return { index: 0, name: samples[0] as string };
+}
+
+function chooseBuild(header: VcfHeader, asked: GenomicBuild | undefined): GenomicBuild {
+  if (asked && header.build && asked !== header.build) {
+    throw unprocessable([{ severity: 'error', code: 'business-rule', diagnostics: `genomicBuild ${asked} contradicts the VCF header, which says ${header.build}` }]);
+  }
+  const build = asked ?? header.build;
+  if (!build) throw badRequest('The VCF header does not name its reference genome; give genomicBuild (GRCh37 or GRCh38)');
+  return build;
+}
+
+/** Parses BED regions (chrom, 0-based start, exclusive end; header and comment lines skipped). */
+export function parseBed(text: string, build: GenomicBuild): GenomicRange[] {
+  const out: GenomicRange[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.trim() === '' || /^(#|track|browser)/.test(line)) continue;
+    const [chrom, start, end] = line.split(/\t| +/);
+    const sequence = chrom ? accessionFor(build, chrom) : undefined;
+    const s = Number(start);
+    const e = Number(end);
+    if (!sequence || !Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e <= s) {
+      throw badRequest(`regionStudied line ${i + 1} is not a BED region (chrom, start, end) on ${build}: ${line.slice(0, 80)}`);
+    }
+    out.push({ sequence, build, chromosome: chrom as string, start: s, end: e });
+  }
+  return out;
+}
