@@ -29,10 +29,14 @@ export async function migrate(db: Database, dir = migrationsDir): Promise<string
   return applied;
 }
 
-/** Splits a migration on semicolons at line ends; migrations keep to one statement per `;\n`. */
+/**
+ * Splits a migration on semicolons at line ends; migrations keep to one statement per `;\n`.
+ * Whole-line comments go first, so that a comment ending in a semicolon cannot split a statement.
+ */
 function splitStatements(sql: string): string[] {
   return sql
+    .replace(/^\s*--.*$/gm, '')
     .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .map((s) => s.trim())
     .filter((s) => s.length > 0);
 }
