@@ -15,6 +15,11 @@ export interface QueryOptions {
 export interface Queryable {
   /** Runs one parameterised statement and returns its rows. */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
+  /**
+   * Runs `COPY … FROM STDIN` with `data` in COPY's text format: the bulk path for millions of
+   * rows (VCF import), several times cheaper than INSERT. Both drivers provide it.
+   */
+  copyFrom?(sql: string, data: string): Promise<void>;
 }
 
 /** A database handle with transactions. */

@@ -1,5 +1,8 @@
 // The `pg` driver: a connection pool against a real PostgreSQL server.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyStream } from 'pg-copy-streams';
 import type { Database, Queryable, QueryOptions } from './database.js';
 
 const MAX_PREPARED = 2_000;
@@ -27,9 +30,20 @@ export function openPostgres(url: string, poolSize: number): Database {
   return {
     driver: 'postgres',
     query: (sql, params, options) => run(pool, sql, params, options),
+    async copyFrom(sql, data) {
+      const client = await pool.connect();
+      try {
+        await pipeline(Readable.from([data]), client.query(copyStream(sql)));
+      } finally {
+        client.release();
+      }
+    },
     async transaction(fn) {
       const client = await pool.connect();
-      const tx: Queryable = { query: (sql, params, options) => run(client, sql, params, options) };
+      const tx: Queryable = {
+        query: (sql, params, options) => run(client, sql, params, options),
+        copyFrom: (sql, data) => pipeline(Readable.from([data]), client.query(copyStream(sql))),
+      };
       try {
         await client.query('BEGIN');
         const result = await fn(tx);

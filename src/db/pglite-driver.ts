@@ -10,10 +10,15 @@ export async function openPglite(dataDir: string): Promise<Database> {
     const res = await q.query<R>(sql, params as unknown[] | undefined);
     return res.rows;
   };
+  // PGlite reads COPY data from a Blob presented as the file /dev/blob.
+  const copy = async (q: Pick<PGlite, 'query'>, sql: string, data: string): Promise<void> => {
+    await q.query(sql.replace(/FROM STDIN\s*$/i, "FROM '/dev/blob'"), [], { blob: new Blob([data]) });
+  };
   return {
     driver: 'pglite',
     query: (sql, params) => run(db, sql, params),
-    transaction: (fn) => db.transaction((t) => fn({ query: (sql, params) => run(t, sql, params) } satisfies Queryable)),
+    copyFrom: (sql, data) => copy(db, sql, data),
+    transaction: (fn) => db.transaction((t) => fn({ query: (sql, params) => run(t, sql, params), copyFrom: (sql, data) => copy(t, sql, data) } satisfies Queryable)),
     close: () => db.close(),
   };
 }
