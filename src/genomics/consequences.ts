@@ -46,14 +46,14 @@ export async function subjectConsequences(s: Session, req: FhirRequest, op: stri
   const byId = new Map(studies.map((st) => [st.id, st]));
   const found = new Map<string, StoredVariant>();
   if (variantItems.length) {
-    const ids = [...new Set(variantItems.flatMap((v) => studiesOnBuild(studies, v.build, `Variant ${v.text}`)))].map((st) => st.id);
-    for (const v of await variantsAt(s.q, ids, positionsOf(variantItems))) {
+    const onBuild = [...new Set(variantItems.flatMap((v) => studiesOnBuild(studies, v.build, `Variant ${v.text}`)))];
+    for (const v of await variantsAt(s.q, onBuild, positionsOf(variantItems))) {
       if (variantItems.some((item) => byId.get(v.studyId)?.build === item.build && sameAllele(v, item))) found.set(variantObservationId(v), v);
     }
   }
   for (const range of ranges) {
-    const ids = studiesOnBuild(studies, range.build, `Range ${range.sequence}`).map((st) => st.id);
-    for (const v of await variantsInRange(s.q, ids, patientId, range)) if (v.consequences.length) found.set(variantObservationId(v), v);
+    const onBuild = studiesOnBuild(studies, range.build, `Range ${range.sequence}`);
+    for (const v of await variantsInRange(s.q, onBuild, range)) if (v.consequences.length) found.set(variantObservationId(v), v);
   }
   const parameter: ParametersParameter[] = [];
   const variants: StoredVariant[] = [];
@@ -87,7 +87,7 @@ export async function populationConsequences(s: Session, req: FhirRequest, op: s
   const carriers = new Map<string, Set<string>>();
   for (const text of new Set(asked.flat())) {
     const [item] = parseVariantItems([text]);
-    const found = item ? await variantsAt(s.q, undefined, [item]) : [];
+    const found = item ? await variantsAt(s.q, studies, [item]) : [];
     carriers.set(text, new Set(found
       .filter((v) => item && byId.get(v.studyId)?.build === item.build && sameAllele(v, item) && v.consequences.some((c) => carries(c, wanted)))
       .map((v) => v.patientId)));

@@ -17,7 +17,7 @@ import { callsOf, readVcfHeader, type VcfHeader } from './vcf-calls.js';
 import { VcfError, vcfLines } from './vcf-source.js';
 
 /** Calls written per statement: large enough to amortise a round trip, small enough to stream. */
-const BATCH = 5_000;
+const BATCH = 10_000;
 
 /** What one $import-vcf asks for. */
 export interface VcfImport {
@@ -56,7 +56,7 @@ export async function importVcf(
     // Concurrent imports of one test wait for each other instead of racing on the unique key.
     await lockKey(q, `genomic-study:${args.patientId}:${args.testIdentifier}`);
     const earlier = await lockStudy(q, args.patientId, args.testIdentifier);
-    if (earlier) await deleteVariants(q, earlier.id);
+    if (earlier) await deleteVariants(q, earlier);
 
     const headerLines: string[] = [];
     let header: VcfHeader | undefined;
@@ -66,10 +66,16 @@ export async function importVcf(
     let written = 0;
     let dataLines = 0;
     const changeTypes = new Set<string>();
+    // One batch is written while the next is parsed: at most one statement in flight.
+    let writing: Promise<void> = Promise.resolve();
     const flush = async (s: GenomicStudy): Promise<void> => {
-      await insertVariants(q, s, batch, written);
-      written += batch.length;
+      const rows = batch;
+      const first = written;
+      written += rows.length;
       batch = [];
+      await writing;
+      writing = insertVariants(q, s, rows, first);
+      writing.catch(() => undefined); // awaited (and thrown) by the next flush or at the end
       await progress?.(written, dataLines);
     };
     try {
@@ -88,7 +94,7 @@ export async function importVcf(
             ...(args.specimenIdentifier ? { specimenIdentifier: args.specimenIdentifier } : {}),
             ...(args.regionStudied !== undefined ? { regionsStudied: parseBed(args.regionStudied, build) } : {}),
           };
-          await saveStudy(q, study, 0);
+          study = await saveStudy(q, study, 0);
         }
         if (text.trim() === '' || text.startsWith('#')) continue;
         dataLines++;
@@ -104,8 +110,9 @@ export async function importVcf(
     }
     if (!header || !study) throw badRequest('The VCF has no data lines (or no #CHROM header line)');
     await flush(study);
+    await writing;
     study = { ...study, changeTypes: [...changeTypes].sort() };
-    await saveStudy(q, study, written);
+    study = await saveStudy(q, study, written);
     await writeStudyResources(ctx, q, study);
     return { studyId: study.id, reportId: study.reportId, build: study.build, sample: study.sampleName, variants: written, dataLines, replaced: !!earlier };
   });

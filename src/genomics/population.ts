@@ -45,11 +45,11 @@ export async function answerPopulation(s: Session, req: FhirRequest, op: string,
 async function patientsWith(s: Session, text: string, question: PopulationQuestion, studies: ReadonlyMap<string, GenomicStudy>): Promise<Set<string>> {
   if (question === 'specific') {
     const item = parseVariantItem(text);
-    const found = await variantsAt(s.q, undefined, [item]);
+    const found = await variantsAt(s.q, [...studies.values()], [item]);
     return new Set(found.filter((v) => studies.get(v.studyId)?.build === item.build && sameAllele(v, item)).map((v) => v.patientId));
   }
   const range = parseRange(text);
-  const found = await structuralInRange(s.q, range);
+  const found = await structuralInRange(s.q, range, [...studies.values()]);
   return new Set(found
     .filter((v) => studies.get(v.studyId)?.build === range.build)
     .filter((v) => question === 'structural-intersecting' || (v.start <= range.start && v.end >= range.end))

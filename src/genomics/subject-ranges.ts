@@ -34,7 +34,7 @@ export async function answerSubjectRanges(s: Session, req: FhirRequest, op: stri
     const onBuild = studiesOnBuild(studies, range.build, `Range ${formatRange(range)}`);
     // Presence alone needs one row; the variants themselves are bounded by the cap (+1 to notice it).
     const limit = includeVariants || includePhasing || question === 'structural-subsuming' ? MAX_VARIANTS_PER_RANGE + 1 : 1;
-    let found = await variantsInRange(s.q, onBuild.map((st) => st.id), patientId, range, question !== 'overlapping', limit);
+    let found = await variantsInRange(s.q, onBuild, range, question !== 'overlapping', limit);
     if (question === 'structural-subsuming') found = found.filter((v) => v.start <= range.start && v.end >= range.end);
     if (found.length > MAX_VARIANTS_PER_RANGE) {
       throw new FhirError(422, [{ severity: 'error', code: 'too-costly', diagnostics: `${formatRange(range)} holds more than ${MAX_VARIANTS_PER_RANGE} variants of the subject; ask for smaller ranges` }]);

@@ -100,6 +100,8 @@ export interface VariantCall {
 export interface GenomicStudy {
   /** Helix's id for the study (also the id of its genomic-study Procedure). */
   id: string;
+  /** The variant store's compact key of the study, once saved (src/genomics/variant-store.ts). */
+  key?: number;
   /** Patient logical id. */
   patientId: string;
   build: GenomicBuild;

@@ -8,38 +8,30 @@ import { items, operationParams, required, selectStudies, studiesOnBuild, subjec
 import { parseVariantItems, positionsOf, sameAllele } from '../genomics/variant-items.js';
 import { variantsAt } from '../genomics/variant-store.js';
 import { badRequest } from '../fhir/errors.js';
-import type { OperationDefinitionEntry } from './registry.js';
+import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-subject-specific-variants';
 
 /** The $find-subject-specific-variants operation (system level). */
-export const findSubjectSpecificVariantsOperation: OperationDefinitionEntry = {
-  name: NAME,
-  definition: `http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/${NAME}`,
-  system: true,
-  type: false,
-  instance: false,
-  affectsState: false,
-  async invoke(_ctx, s, req) {
-    const params = operationParams(req, NAME, ['subject', 'variants', 'testIdentifiers', 'testDateRange', 'specimenIdentifiers', 'genomicSourceClass']);
-    const patientId = subjectId(required(params, 'subject', NAME));
-    const wanted = parseVariantItems(items(params, 'variants'));
-    if (wanted.length === 0) throw badRequest(`$${NAME} requires variants`);
-    const studies = await selectStudies(s, params, patientId);
-    const byId = new Map(studies.map((st) => [st.id, st]));
-    const ids = [...new Set(wanted.flatMap((w) => studiesOnBuild(studies, w.build, `Variant ${w.text}`)))].map((st) => st.id);
-    const stored = await variantsAt(s.q, ids, positionsOf(wanted));
-    const parameter: ParametersParameter[] = wanted.map((w) => {
-      const found = stored.filter((v) => byId.get(v.studyId)?.build === w.build && sameAllele(v, w));
-      return {
-        name: 'variants',
-        part: [
-          { name: 'variantItem', valueString: w.text },
-          { name: 'presence', valueBoolean: found.length > 0 },
-          ...variantObservations(found, byId).map((resource) => ({ name: 'variant', resource })),
-        ],
-      };
-    });
-    return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
-  },
-};
+export const findSubjectSpecificVariantsOperation = genomicsOperation(NAME, async (_ctx, s, req) => {
+  const params = operationParams(req, NAME, ['subject', 'variants', 'testIdentifiers', 'testDateRange', 'specimenIdentifiers', 'genomicSourceClass']);
+  const patientId = subjectId(required(params, 'subject', NAME));
+  const wanted = parseVariantItems(items(params, 'variants'));
+  if (wanted.length === 0) throw badRequest(`$${NAME} requires variants`);
+  const studies = await selectStudies(s, params, patientId);
+  const byId = new Map(studies.map((st) => [st.id, st]));
+  const onBuild = [...new Set(wanted.flatMap((w) => studiesOnBuild(studies, w.build, `Variant ${w.text}`)))];
+  const stored = await variantsAt(s.q, onBuild, positionsOf(wanted));
+  const parameter: ParametersParameter[] = wanted.map((w) => {
+    const found = stored.filter((v) => byId.get(v.studyId)?.build === w.build && sameAllele(v, w));
+    return {
+      name: 'variants',
+      part: [
+        { name: 'variantItem', valueString: w.text },
+        { name: 'presence', valueBoolean: found.length > 0 },
+        ...variantObservations(found, byId).map((resource) => ({ name: 'variant', resource })),
+      ],
+    };
+  });
+  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
+});
