@@ -1,6 +1,7 @@
 // The FHIR resources Helix emits for clinical genomics (HL7 Genomics Reporting IG 3.0.0), each
 // claiming its IG profile: the Observations about variants (variant-observation.ts) and the study
-// Procedure and report (study-resources.ts). Import the builders from here.
+// Procedure and report (study-resources.ts), and the diagnostic implications of ClinVar alleles
+// (implication-observation.ts). Import the builders from here.
 export {
   changeTypeOf,
   dnaChangeTypeCoding,
@@ -11,3 +12,4 @@ export {
   variantObservation,
 } from './variant-observation.js';
 export { genomicReport, genomicStudyProcedure } from './study-resources.js';
+export { diagnosticImplicationObservation } from './implication-observation.js';

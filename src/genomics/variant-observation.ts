@@ -18,6 +18,7 @@ export const GENOMICS = {
   variant: `${SD}/variant`,
   sequencePhaseRelationship: `${SD}/sequence-phase-relationship`,
   molecularConsequence: `${SD}/molecular-consequence`,
+  diagnosticImplication: `${SD}/diagnostic-implication`,
   genomicStudy: `${SD}/genomic-study`,
   genomicStudyAnalysis: `${SD}/genomic-study-analysis`,
   genomicReport: `${SD}/genomic-report`,
@@ -115,7 +116,7 @@ const coded = (coding: Coding): { valueCodeableConcept: CodeableConcept } => ({ 
 const unitless = (value: number, unit?: string) => ({ value, ...(unit ? { unit } : {}), system: SYSTEM.ucum, code: '1' });
 
 /** What every genomics Observation shares: status, the two categories the IG requires, subject and date. */
-function genomicsObservation(id: string | undefined, profile: string, code: CodeableConcept, study: GenomicStudy): Observation {
+export function genomicsObservation(id: string | undefined, profile: string, code: CodeableConcept, study: GenomicStudy): Observation {
   return {
     resourceType: 'Observation',
     ...(id ? { id } : {}),
