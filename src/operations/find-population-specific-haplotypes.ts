@@ -1,0 +1,43 @@
+// $find-population-specific-haplotypes — Genomics Reporting IG 3.0.0, OperationDefinition
+// find-population-specific-haplotypes: for each haplotype or genotype item — or, with a repeated
+// parameter, each conjunction of items (`a,b` asks a and b apart; `a&b` asks for both, as
+// population.ts does) — how many patients have it (numerator) among those with any stored
+// genotype or haplotype Observation (denominator), and which (includePatientList). Answered from
+// the Observations stored in Helix (src/genomics/stored-haplotypes.ts) until Helix calls star
+// alleles itself.
+import type { ParametersParameter } from '@medplum/fhirtypes';
+import { badRequest } from '../fhir/errors.js';
+import { conjunctions, flag, operationParams } from '../genomics/op-input.js';
+import { KIND_CODES, loadObservations, matchesHaplotype, parseHaplotypeItem, patientsWith, studyCriteria } from '../genomics/stored-haplotypes.js';
+import { genomicsOperation } from './genomics-operation.js';
+
+const NAME = 'find-population-specific-haplotypes';
+const CODES = [...KIND_CODES.haplotype, ...KIND_CODES.genotype];
+
+/** The $find-population-specific-haplotypes operation (system level). */
+export const findPopulationSpecificHaplotypesOperation = genomicsOperation(NAME, async (ctx, s, req) => {
+  const params = operationParams(req, NAME, ['haplotypes', 'genomicSourceClass', 'includePatientList']);
+  const asked = conjunctions(params, 'haplotypes');
+  if (asked.length === 0) throw badRequest(`$${NAME} requires haplotypes`);
+  const parsed = new Map([...new Set(asked.flat())].map((t) => [t, parseHaplotypeItem(t)]));
+  const includePatients = flag(params, 'includePatientList');
+  const study = studyCriteria(params);
+  const denominator = (await patientsWith(ctx, s, { codes: CODES, study })).size;
+  // Only the elements names are compared on are read, not whole resources.
+  const stored = await loadObservations(ctx, s, { codes: CODES, study, fields: ['subject', 'component', 'valueCodeableConcept', 'valueString'] });
+  // Each distinct item is matched once, however many conjunctions name it.
+  const carriers = new Map([...parsed].map(([text, item]) => [text, new Set(stored
+    .filter((o) => o.patientId !== undefined && matchesHaplotype(o.resource, item)).map((o) => o.patientId as string))]));
+  const parameter: ParametersParameter[] = asked.map((conjunction) => {
+    let patients = carriers.get(conjunction[0] as string) as Set<string>;
+    for (const item of conjunction.slice(1)) patients = new Set([...patients].filter((p) => carriers.get(item)?.has(p)));
+    const part: ParametersParameter[] = [
+      { name: 'haplotypeItem', valueString: conjunction.join(' AND ') },
+      { name: 'numerator', valueQuantity: { value: patients.size } },
+      { name: 'denominator', valueQuantity: { value: denominator } },
+    ];
+    if (includePatients) part.push(...[...patients].sort().map((p) => ({ name: 'subject', valueString: p })));
+    return { name: 'haplotypes', part };
+  });
+  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
+});

@@ -1,0 +1,32 @@
+// $find-population-tx-implications — Genomics Reporting IG 3.0.0, OperationDefinition
+// find-population-tx-implications: how many patients have a therapeutic implication meeting the
+// filters (variants, haplotypes, treatments, conditions; each by any of its items, all filters
+// given), and which (includePatientList). The denominator is the patients with any stored
+// genotype, haplotype or variant Observation — plus the numerator's, since an implication may
+// derive from findings Helix does not hold. Answered from the Observations stored in Helix
+// (src/genomics/stored-implications.ts) until Helix calls star alleles itself.
+import type { ParametersParameter } from '@medplum/fhirtypes';
+import { flag, operationParams } from '../genomics/op-input.js';
+import { KIND_CODES, patientsWith, studyCriteria } from '../genomics/stored-haplotypes.js';
+import { findImplications, implicationFilters } from '../genomics/stored-implications.js';
+import { genomicsOperation } from './genomics-operation.js';
+
+const NAME = 'find-population-tx-implications';
+
+/** The $find-population-tx-implications operation (system level). */
+export const findPopulationTxImplicationsOperation = genomicsOperation(NAME, async (ctx, s, req) => {
+  const params = operationParams(req, NAME, ['variants', 'haplotypes', 'treatments', 'conditions', 'genomicSourceClass', 'includePatientList']);
+  const filters = implicationFilters(params);
+  const includePatients = flag(params, 'includePatientList');
+  const study = studyCriteria(params);
+  const answer = await findImplications(ctx, s, filters, study);
+  const patients = new Set(answer.implications.flatMap((i) => (i.patientId ? [i.patientId] : [])));
+  const cohort = await patientsWith(ctx, s, { codes: [...KIND_CODES.genotype, ...KIND_CODES.haplotype, ...KIND_CODES.variant], study });
+  for (const p of patients) cohort.add(p);
+  const part: ParametersParameter[] = [
+    { name: 'numerator', valueQuantity: { value: patients.size } },
+    { name: 'denominator', valueQuantity: { value: cohort.size } },
+  ];
+  if (includePatients) part.push(...[...patients].sort().map((p) => ({ name: 'subject', valueString: p })));
+  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter: [{ name: 'implications', part }] } };
+});
