@@ -3,15 +3,7 @@
 // repeated parameter, out of the patients with genomic data; which ones with includePatientList.
 // Served at [base]/$find-population-specific-variants by GET or POST (Parameters); answered by src/genomics/population.ts.
 import { answerPopulation } from '../genomics/population.js';
-import type { OperationDefinitionEntry } from './registry.js';
+import { genomicsOperation } from './genomics-operation.js';
 
 /** The $find-population-specific-variants operation (system level). */
-export const findPopulationSpecificVariantsOperation: OperationDefinitionEntry = {
-  name: 'find-population-specific-variants',
-  definition: 'http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/find-population-specific-variants',
-  system: true,
-  type: false,
-  instance: false,
-  affectsState: false,
-  invoke: (_ctx, s, req) => answerPopulation(s, req, 'find-population-specific-variants', 'specific'),
-};
+export const findPopulationSpecificVariantsOperation = genomicsOperation('find-population-specific-variants', (_ctx, s, req) => answerPopulation(s, req, 'find-population-specific-variants', 'specific'));

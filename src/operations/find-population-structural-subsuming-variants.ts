@@ -3,15 +3,7 @@
 // (or every range of a repeated parameter); which ones with includePatientList.
 // Served at [base]/$find-population-structural-subsuming-variants by GET or POST (Parameters); answered by src/genomics/population.ts.
 import { answerPopulation } from '../genomics/population.js';
-import type { OperationDefinitionEntry } from './registry.js';
+import { genomicsOperation } from './genomics-operation.js';
 
 /** The $find-population-structural-subsuming-variants operation (system level). */
-export const findPopulationStructuralSubsumingVariantsOperation: OperationDefinitionEntry = {
-  name: 'find-population-structural-subsuming-variants',
-  definition: 'http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/find-population-structural-subsuming-variants',
-  system: true,
-  type: false,
-  instance: false,
-  affectsState: false,
-  invoke: (_ctx, s, req) => answerPopulation(s, req, 'find-population-structural-subsuming-variants', 'structural-subsuming'),
-};
+export const findPopulationStructuralSubsumingVariantsOperation = genomicsOperation('find-population-structural-subsuming-variants', (_ctx, s, req) => answerPopulation(s, req, 'find-population-structural-subsuming-variants', 'structural-subsuming'));

@@ -8,7 +8,7 @@ import { items, operationParams, required, selectStudies, subjectId } from '../g
 import { formatRange, parseRange } from '../genomics/ranges.js';
 import { dnaChangeTypeCoding } from '../genomics/resources.js';
 import type { GenomicRange, GenomicStudy } from '../genomics/types.js';
-import type { OperationDefinitionEntry } from './registry.js';
+import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-study-metadata';
 const LOINC = 'http://loinc.org';
@@ -16,21 +16,13 @@ const LOINC = 'http://loinc.org';
 const BUILD_CODES = { GRCh37: 'LA14029-5', GRCh38: 'LA26806-2' } as const;
 
 /** The $find-study-metadata operation (system level). */
-export const findStudyMetadataOperation: OperationDefinitionEntry = {
-  name: NAME,
-  definition: `http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/${NAME}`,
-  system: true,
-  type: false,
-  instance: false,
-  affectsState: false,
-  async invoke(_ctx, s, req) {
-    const params = operationParams(req, NAME, ['subject', 'testIdentifiers', 'testDateRange', 'specimenIdentifiers', 'ranges']);
-    const patientId = subjectId(required(params, 'subject', NAME));
-    const ranges = items(params, 'ranges').map((t) => parseRange(t));
-    const studies = (await selectStudies(s, params, patientId)).filter((st) => !ranges.length || ranges.some((r) => studied(st, r)));
-    return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter: studies.map(testParameter) } };
-  },
-};
+export const findStudyMetadataOperation = genomicsOperation(NAME, async (_ctx, s, req) => {
+  const params = operationParams(req, NAME, ['subject', 'testIdentifiers', 'testDateRange', 'specimenIdentifiers', 'ranges']);
+  const patientId = subjectId(required(params, 'subject', NAME));
+  const ranges = items(params, 'ranges').map((t) => parseRange(t));
+  const studies = (await selectStudies(s, params, patientId)).filter((st) => !ranges.length || ranges.some((r) => studied(st, r)));
+  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter: studies.map(testParameter) } };
+});
 
 /** Whether a study looked at any part of a range. */
 function studied(st: GenomicStudy, r: GenomicRange): boolean {

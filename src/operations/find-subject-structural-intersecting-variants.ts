@@ -4,15 +4,7 @@
 // overlapping it.
 // Served at [base]/$find-subject-structural-intersecting-variants by GET or POST (Parameters); answered by src/genomics/subject-ranges.ts.
 import { answerSubjectRanges } from '../genomics/subject-ranges.js';
-import type { OperationDefinitionEntry } from './registry.js';
+import { genomicsOperation } from './genomics-operation.js';
 
 /** The $find-subject-structural-intersecting-variants operation (system level). */
-export const findSubjectStructuralIntersectingVariantsOperation: OperationDefinitionEntry = {
-  name: 'find-subject-structural-intersecting-variants',
-  definition: 'http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/find-subject-structural-intersecting-variants',
-  system: true,
-  type: false,
-  instance: false,
-  affectsState: false,
-  invoke: (_ctx, s, req) => answerSubjectRanges(s, req, 'find-subject-structural-intersecting-variants', 'structural-intersecting'),
-};
+export const findSubjectStructuralIntersectingVariantsOperation = genomicsOperation('find-subject-structural-intersecting-variants', (_ctx, s, req) => answerSubjectRanges(s, req, 'find-subject-structural-intersecting-variants', 'structural-intersecting'));

@@ -3,15 +3,7 @@
 // structural variants that cover the whole range.
 // Served at [base]/$find-subject-structural-subsuming-variants by GET or POST (Parameters); answered by src/genomics/subject-ranges.ts.
 import { answerSubjectRanges } from '../genomics/subject-ranges.js';
-import type { OperationDefinitionEntry } from './registry.js';
+import { genomicsOperation } from './genomics-operation.js';
 
 /** The $find-subject-structural-subsuming-variants operation (system level). */
-export const findSubjectStructuralSubsumingVariantsOperation: OperationDefinitionEntry = {
-  name: 'find-subject-structural-subsuming-variants',
-  definition: 'http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/find-subject-structural-subsuming-variants',
-  system: true,
-  type: false,
-  instance: false,
-  affectsState: false,
-  invoke: (_ctx, s, req) => answerSubjectRanges(s, req, 'find-subject-structural-subsuming-variants', 'structural-subsuming'),
-};
+export const findSubjectStructuralSubsumingVariantsOperation = genomicsOperation('find-subject-structural-subsuming-variants', (_ctx, s, req) => answerSubjectRanges(s, req, 'find-subject-structural-subsuming-variants', 'structural-subsuming'));

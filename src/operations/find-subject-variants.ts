@@ -4,15 +4,7 @@
 // sequence-phase-relationships among them (includePhasing).
 // Served at [base]/$find-subject-variants by GET or POST (Parameters); answered by src/genomics/subject-ranges.ts.
 import { answerSubjectRanges } from '../genomics/subject-ranges.js';
-import type { OperationDefinitionEntry } from './registry.js';
+import { genomicsOperation } from './genomics-operation.js';
 
 /** The $find-subject-variants operation (system level). */
-export const findSubjectVariantsOperation: OperationDefinitionEntry = {
-  name: 'find-subject-variants',
-  definition: 'http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/find-subject-variants',
-  system: true,
-  type: false,
-  instance: false,
-  affectsState: false,
-  invoke: (_ctx, s, req) => answerSubjectRanges(s, req, 'find-subject-variants', 'overlapping'),
-};
+export const findSubjectVariantsOperation = genomicsOperation('find-subject-variants', (_ctx, s, req) => answerSubjectRanges(s, req, 'find-subject-variants', 'overlapping'));

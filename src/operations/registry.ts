@@ -14,6 +14,13 @@ import { findSubjectMolecularConsequencesOperation } from './find-subject-molecu
 import { findPopulationSpecificVariantsOperation } from './find-population-specific-variants.js';
 import { findPopulationStructuralIntersectingVariantsOperation } from './find-population-structural-intersecting-variants.js';
 import { findPopulationStructuralSubsumingVariantsOperation } from './find-population-structural-subsuming-variants.js';
+import { findSubjectHaplotypesOperation } from './find-subject-haplotypes.js';
+import { findSubjectSpecificHaplotypesOperation } from './find-subject-specific-haplotypes.js';
+import { findPopulationSpecificHaplotypesOperation } from './find-population-specific-haplotypes.js';
+import { findSubjectTxImplicationsOperation } from './find-subject-tx-implications.js';
+import { findPopulationTxImplicationsOperation } from './find-population-tx-implications.js';
+import { findSubjectDxImplicationsOperation } from './find-subject-dx-implications.js';
+import { findPopulationDxImplicationsOperation } from './find-population-dx-implications.js';
 import { getWsBindingTokenOperation } from './get-ws-binding-token.js';
 import { lastnOperation } from './lastn.js';
 import { reindexOperation } from './reindex.js';
@@ -45,7 +52,9 @@ export interface OperationDefinitionEntry {
 /** Every operation Helix implements. */
 export const operations: readonly OperationDefinitionEntry[] = [validateOperation, everythingOperation, reindexOperation, lastnOperation, statsOperation, subscriptionStatusOperation, subscriptionEventsOperation, getWsBindingTokenOperation,
   importVcfOperation, findSubjectVariantsOperation, findSubjectSpecificVariantsOperation, findSubjectStructuralIntersectingVariantsOperation, findSubjectStructuralSubsumingVariantsOperation, findStudyMetadataOperation, findPopulationSpecificVariantsOperation, findPopulationStructuralIntersectingVariantsOperation, findPopulationStructuralSubsumingVariantsOperation,
-  findSubjectMolecularConsequencesOperation, findPopulationMolecularConsequencesOperation];
+  findSubjectMolecularConsequencesOperation, findPopulationMolecularConsequencesOperation,
+  findSubjectHaplotypesOperation, findSubjectSpecificHaplotypesOperation, findPopulationSpecificHaplotypesOperation,
+  findSubjectTxImplicationsOperation, findPopulationTxImplicationsOperation, findSubjectDxImplicationsOperation, findPopulationDxImplicationsOperation];
 
 /** Invokes `$name` on the target. */
 export async function invokeOperation(
