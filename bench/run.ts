@@ -12,6 +12,9 @@
 // types of the issue at concurrency 16 and writes their plans to bench/results/search-plans.txt. --db NAME runs on an existing
 // database (created if missing, never dropped), e.g. one a `--keep-db` run left behind;
 // --search-only token,chained runs just the query types whose names contain those words.
+// Opt-in genomics phase (`--phases genomics`, see bench/genomics.ts): VCF import of a generated
+// genome of --genome-records N (4000000), range queries on it, and population queries over
+// --population N genomes (100) of about --population-records N calls (20000) each.
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +27,7 @@ import { summariseProfile } from './profile.js';
 import { rawInsertPhase } from './raw.js';
 import { table, withVerdicts, type Row } from './report.js';
 import { createBenchDatabase, startBenchServer, type BenchAuth } from './server.js';
+import { genomicsPhase } from './genomics.js';
 import { searchPhase } from './search.js';
 import { subscriptionsPhase } from './subscriptions.js';
 import { loadSearchData } from './search-data.js';
@@ -48,6 +52,9 @@ const { values: opts } = parseArgs({
     db: { type: 'string' },
     'search-only': { type: 'string' },
     'notify-rate': { type: 'string', default: '1000' },
+    'genome-records': { type: 'string', default: '4000000' },
+    population: { type: 'string', default: '100' },
+    'population-records': { type: 'string', default: '20000' },
   },
 });
 const seconds = Number(opts.seconds);
@@ -210,6 +217,13 @@ try {
       subClient.close();
       await subServer.stop();
     }
+  }
+
+  if (phases.has('genomics')) {
+    rows.push(...await genomicsPhase(client, basePath, {
+      origin: server.origin, serverPid: server.pid, records: Number(opts['genome-records']), population: Number(opts.population),
+      populationRecords: Number(opts['population-records']), seconds, concurrency: CONCURRENCY, log,
+    }));
   }
 
   let search: Record<string, unknown> | undefined;
