@@ -10,7 +10,7 @@ import type { FhirContext } from '../fhir/types.js';
 import { writeNext } from '../fhir/update.js';
 import { lockKey, readCurrent } from '../storage/resource-store.js';
 import { accessionFor } from './refseq.js';
-import { changeTypeOf, genomicReport, genomicStudyProcedure } from './resources.js';
+import { changeTypeOf, genomicReport, genomicStudyProcedure, variantObservation } from './resources.js';
 import type { GenomicBuild, GenomicRange, GenomicSourceClass, GenomicStudy, VariantCall } from './types.js';
 import { deleteVariants, insertVariants, lockStudy, saveStudy } from './variant-store.js';
 import { callsOf, readVcfHeader, type VcfHeader } from './vcf-calls.js';
@@ -32,7 +32,12 @@ export interface VcfImport {
   specimenIdentifier?: string;
   /** BED text of the regions studied (0-based half-open, like the store). */
   regionStudied?: string;
+  /** Also store each call's variant Observation as a resource, referenced from the report (small panels only). */
+  materialize?: boolean;
 }
+
+/** Calls an import may materialise as Observation resources; a larger file is refused (a genome belongs in the store). */
+export const MAX_MATERIALIZED = 10_000;
 
 /** What an import did. */
 export interface ImportSummary {
@@ -66,6 +71,7 @@ export async function importVcf(
     let written = 0;
     let dataLines = 0;
     const changeTypes = new Set<string>();
+    const kept: VariantCall[] = [];
     // One batch is written while the next is parsed: at most one statement in flight.
     let writing: Promise<void> = Promise.resolve();
     const flush = async (s: GenomicStudy): Promise<void> => {
@@ -101,6 +107,10 @@ export async function importVcf(
         for (const call of callsOf(header, text, lineNumber, sampleIndex, (study as GenomicStudy).build)) {
           changeTypes.add(changeTypeOf(call));
           batch.push(call);
+          if (args.materialize) {
+            if (kept.length === MAX_MATERIALIZED) throw unprocessable([{ severity: 'error', code: 'too-costly', diagnostics: `materialize stores at most ${MAX_MATERIALIZED.toLocaleString('en')} variant Observations; this file has more — import it without materialize and ask the genomics operations` }]);
+            kept.push(call);
+          }
         }
         if (batch.length >= BATCH) await flush(study as GenomicStudy);
       }
@@ -113,23 +123,36 @@ export async function importVcf(
     await writing;
     study = { ...study, changeTypes: [...changeTypes].sort() };
     study = await saveStudy(q, study, written);
-    await writeStudyResources(ctx, q, study);
+    const resultIds = await materializeVariants(ctx, q, study, kept);
+    await writeStudyResources(ctx, q, study, resultIds);
     return { studyId: study.id, reportId: study.reportId, build: study.build, sample: study.sampleName, variants: written, dataLines, replaced: !!earlier };
   });
 }
 
 /** Writes the genomic-study Procedure and genomic-report DiagnosticReport (a new version of each when re-imported). */
-async function writeStudyResources(ctx: FhirContext, q: Queryable, study: GenomicStudy): Promise<void> {
-  const resources: Resource[] = [
-    genomicStudyProcedure(study, { id: study.id }),
-    genomicReport(study, { id: study.reportId, resultIds: [] }),
-  ];
-  for (const resource of resources) {
-    const id = resource.id as string;
-    const current = await readCurrent(q, resource.resourceType, id);
-    const written = await writeNext(ctx, q, resource, id, 'PUT', current);
-    if (!written) throw new FhirError(409, [{ severity: 'error', code: 'conflict', diagnostics: `${resource.resourceType}/${id} changed during the import; retry` }]);
+async function writeStudyResources(ctx: FhirContext, q: Queryable, study: GenomicStudy, resultIds: string[]): Promise<void> {
+  for (const resource of [genomicStudyProcedure(study, { id: study.id }), genomicReport(study, { id: study.reportId, resultIds })]) await put(ctx, q, resource);
+}
+
+/**
+ * Stores the variant Observations of `calls` as resources, with the ids the operations give them
+ * (`{study}-{n}`, so a re-import writes new versions of the same resources); returns their ids.
+ */
+async function materializeVariants(ctx: FhirContext, q: Queryable, study: GenomicStudy, calls: readonly VariantCall[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [ord, call] of calls.entries()) {
+    const resource = variantObservation(call, study, { id: `${study.id}-${ord}` });
+    await put(ctx, q, resource);
+    ids.push(resource.id as string);
   }
+  return ids;
+}
+
+async function put(ctx: FhirContext, q: Queryable, resource: Resource): Promise<void> {
+  const id = resource.id as string;
+  const current = await readCurrent(q, resource.resourceType, id);
+  const written = await writeNext(ctx, q, resource, id, 'PUT', current);
+  if (!written) throw new FhirError(409, [{ severity: 'error', code: 'conflict', diagnostics: `${resource.resourceType}/${id} changed during the import; retry` }]);
 }
 
 function chooseSample(header: VcfHeader, wanted: string | undefined): { index: number; name: string } {

@@ -1,9 +1,10 @@
 // Patient/[id]/$import-vcf — Helix's VCF import (no HL7 OperationDefinition exists for it): a
 // VCF 4.x file, plain, gzip or BGZF, as the raw body (text/vcf, application/gzip) or as a
 // Parameters body whose `vcf` Attachment carries it, with genomicBuild, sample,
-// genomicSourceClass, testIdentifier, testDate, specimenIdentifier and regionStudied (BED) from
-// the query or the Parameters. With `Prefer: respond-async` the upload is spooled to a temporary
-// file and imported as a job (src/fhir/async.ts). Output: the study, the report and counts.
+// genomicSourceClass, testIdentifier, testDate, specimenIdentifier, regionStudied (BED) and
+// materialize (also store the variant Observations as resources) from the query or the
+// Parameters. With `Prefer: respond-async` the upload is spooled to a temporary file and
+// imported as a job (src/fhir/async.ts). Output: the study, the report and counts.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { parseBuild } from '../genomics/refseq.js';
 import type { OperationDefinitionEntry } from './registry.js';
 
 const DATE = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
-const KNOWN = new Set(['vcf', 'genomicBuild', 'sample', 'genomicSourceClass', 'testIdentifier', 'testDate', 'specimenIdentifier', 'regionStudied']);
+const KNOWN = new Set(['vcf', 'genomicBuild', 'sample', 'genomicSourceClass', 'testIdentifier', 'testDate', 'specimenIdentifier', 'regionStudied', 'materialize']);
 
 /** The $import-vcf operation on a Patient instance. */
 export const importVcfOperation: OperationDefinitionEntry = {
@@ -73,7 +74,7 @@ function readInvocation(req: FhirRequest, patientId: string): { args: VcfImport;
         if (name === 'vcf') source = bytes;
         else values.set(name, bytes.toString('utf8'));
       } else {
-        const v = p.valueString ?? p.valueCode ?? p.valueDate ?? p.valueDateTime ?? p.valueIdentifier?.value;
+        const v = p.valueString ?? p.valueCode ?? p.valueDate ?? p.valueDateTime ?? p.valueIdentifier?.value ?? (p.valueBoolean === undefined ? undefined : String(p.valueBoolean));
         if (v === undefined) throw badRequest(`Parameter ${name.slice(0, 60)} needs a string, code, date or Identifier value`);
         values.set(name, v);
       }
@@ -99,6 +100,9 @@ function readInvocation(req: FhirRequest, patientId: string): { args: VcfImport;
     if (v !== undefined) args[k] = v;
   }
   if (testDate) args.testDate = testDate;
+  const materialize = values.get('materialize');
+  if (materialize !== undefined && materialize !== 'true' && materialize !== 'false') throw badRequest('materialize must be true or false');
+  if (materialize === 'true') args.materialize = true;
   return { args, source };
 }
 

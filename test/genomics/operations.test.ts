@@ -206,6 +206,38 @@ describe('genomics: $import-vcf and the HL7 genomics operations', () => {
     assert.equal((await op('find-population-specific-variants', 'genomicSourceClass=germline')).status, 400);
   });
 
+  it('takes a Parameters body and, with materialize, stores the variant Observations as resources', async () => {
+    const body = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'vcf', valueAttachment: { contentType: 'text/vcf', data: Buffer.from(VCF_A).toString('base64') } },
+        { name: 'testIdentifier', valueString: 'T-C-mat' },
+        { name: 'materialize', valueBoolean: true },
+      ],
+    };
+    const res = await fhir(base, 'POST', `Patient/${ids.c}/$import-vcf`, body);
+    assert.equal(res.status, 200, res.text);
+    const report = await fhir(base, 'GET', param(res.body, 'report').valueReference.reference);
+    assert.equal(report.body.result.length, 13);
+    const first = await fhir(base, 'GET', report.body.result[0].reference);
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body.meta.profile, ['http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/variant']);
+    // The stored Observations are ordinary resources: searchable by subject and code.
+    const found = await fhir(base, 'GET', `Observation?subject=Patient/${ids.c}&code=http://loinc.org|69548-6&_summary=count`);
+    assert.equal(found.body.total, 13);
+  });
+
+  it('publishes the 17 IG operations in the CapabilityStatement', async () => {
+    const cs = await fhir(base, 'GET', 'metadata');
+    const published = new Map((cs.body.rest[0].operation as any[]).map((o) => [o.name, o.definition]));
+    const names = ['find-subject-variants', 'find-subject-specific-variants', 'find-subject-structural-intersecting-variants',
+      'find-subject-structural-subsuming-variants', 'find-subject-haplotypes', 'find-subject-specific-haplotypes', 'find-subject-tx-implications',
+      'find-subject-dx-implications', 'find-subject-molecular-consequences', 'find-study-metadata', 'find-population-specific-variants',
+      'find-population-structural-intersecting-variants', 'find-population-structural-subsuming-variants', 'find-population-specific-haplotypes',
+      'find-population-tx-implications', 'find-population-dx-implications', 'find-population-molecular-consequences'];
+    for (const name of names) assert.equal(published.get(name), `http://hl7.org/fhir/uv/genomics-reporting/OperationDefinition/${name}`, name);
+  });
+
   it('imports asynchronously with Prefer: respond-async and a status URL', async () => {
     const res = await upload(ids.b as string, VCF_B, 'testIdentifier=T-B-async&sample=S2', 'text/vcf', { prefer: 'respond-async' });
     assert.equal(res.status, 202);
