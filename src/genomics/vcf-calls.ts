@@ -20,6 +20,10 @@ export interface VcfHeader {
   annFields: readonly string[];
   /** The @gmod/vcf parser built from the header (types INFO values by their declarations). */
   parser: VCF;
+  /** Whether any INFO line declares CSQ or ANN: without one, no line can carry consequences. */
+  annotated: boolean;
+  /** CHROM → accession and chromosome name, per build, worked out once per contig. */
+  contigs: Map<string, { sequence: string; chromosome: string } | null>;
 }
 
 /** The SnpEff ANN subfields (http://pcingola.github.io/SnpEff/adds/VCFannotationformat_v1.0.pdf). */
@@ -45,7 +49,8 @@ export function readVcfHeader(lines: string[]): VcfHeader {
   }
   const csq = parser.getMetadata('INFO', 'CSQ', 'Description');
   const format = typeof csq === 'string' ? /Format:\s*(.+)$/i.exec(csq)?.[1] : undefined;
-  return { samples: parser.samples, build: buildOf(parser), csqFields: format?.split('|').map((f) => f.trim()), annFields: ANN_FIELDS, parser };
+  const annotated = csq !== undefined || parser.getMetadata('INFO', 'ANN') !== undefined;
+  return { samples: parser.samples, build: buildOf(parser), csqFields: format?.split('|').map((f) => f.trim()), annFields: ANN_FIELDS, parser, annotated, contigs: new Map() };
 }
 
 // Every build the header names: ##reference and ##assembly values, contig assembly= attributes,
@@ -106,16 +111,18 @@ export function callsOf(header: VcfHeader, line: string, lineNumber: number, sam
   if (!/^[|/]?(?:\.|[0-9]+)(?:[|/](?:\.|[0-9]+))*$/.test(gt)) throw fail(`GT ${show(gt)} is not a genotype`);
   // VCF 4.4 allows a leading phase marker (`|0/1`); it only says how the first allele is phased.
   const alleles = gt.replace(/^[|/]/, '').split(/[|/]/).map((a) => (a === '.' ? undefined : Number(a)));
-  const altIndices = [...new Set(alleles)].filter((a): a is number => a !== undefined && a > 0).sort((a, b) => a - b);
+  const altIndices: number[] = [];
+  for (const a of alleles) if (a !== undefined && a > 0 && !altIndices.includes(a)) altIndices.push(a);
+  altIndices.sort((a, b) => a - b);
   const beyond = altIndices.find((a) => a > alts.length);
   if (beyond !== undefined) throw fail(`GT ${show(gt)} refers to ALT ${beyond} but the record has ${alts.length} ALT allele(s)`);
   // `*` (allele missing under an upstream deletion) and `<*>`/`<NON_REF>` (gVCF: any other allele) name no variant.
   const called = altIndices.filter((a) => kinds[a - 1] !== 'placeholder');
   if (called.length === 0) return [];
 
-  const sequence = accessionFor(build, chrom);
-  if (!sequence) throw fail(`chromosome ${show(chrom)} is not a ${build} chromosome Helix knows`);
-  const chromosome = (chromosomeOf(sequence, build) as { chromosome: string }).chromosome;
+  const contig = contigOf(header, build, chrom);
+  if (!contig) throw fail(`chromosome ${show(chrom)} is not a ${build} chromosome Helix knows`);
+  const { sequence, chromosome } = contig;
   const pos = Number(posText);
   const info = variant.INFO;
   const svtype = structuralTypeOf(Array.isArray(info.SVTYPE) ? info.SVTYPE[0]?.toString() : undefined);
@@ -125,7 +132,7 @@ export function callsOf(header: VcfHeader, line: string, lineNumber: number, sam
   const afs = (sample.AF ?? '').split(',');
   const ids = idText === '.' || idText === '' ? [] : idText.split(';');
   const phased = gt.includes('|');
-  const vepAlleles = vepAllelesOf(ref, alts);
+  const vepAlleles = header.csqFields ? vepAllelesOf(ref, alts) : alts;
 
   const calls: VariantCall[] = [];
   for (const a of called) {
@@ -147,7 +154,9 @@ export function callsOf(header: VcfHeader, line: string, lineNumber: number, sam
     const adAlt = ad[a];
     // AD(alt)/DP; AD(alt)/sum(AD) when FORMAT DP is missing or smaller than AD(alt) (a filtered DP).
     const denominator = sample.DP !== undefined && depth !== undefined && adAlt !== undefined && adAlt <= depth ? depth : adSum;
-    const consequences = consequencesOf(header, info, a, alts, [kind === 'bases' ? vepAlleles[a - 1] as string : VEP_SV_NAMES[structuralType as StructuralType] ?? alt]);
+    const consequences = header.annotated
+      ? consequencesOf(header, info, a, alts, [kind === 'bases' ? vepAlleles[a - 1] as string : VEP_SV_NAMES[structuralType as StructuralType] ?? alt])
+      : [];
     const call: VariantCall = {
       sequence, chromosome, ...where, vcf: { pos, ref, alt }, ids, genotype: gt, phased,
       zygosity: alleles.length === 1 ? 'hemizygous' : alleles.every((x) => x === a) ? 'homozygous' : 'heterozygous',
@@ -165,6 +174,18 @@ export function callsOf(header: VcfHeader, line: string, lineNumber: number, sam
     }));
   }
   return calls;
+}
+
+/** A CHROM's accession and chromosome name on `build` (null when the build has no such chromosome), cached on the header. */
+function contigOf(header: VcfHeader, build: GenomicBuild, chrom: string): { sequence: string; chromosome: string } | null {
+  const key = `${build}\t${chrom}`;
+  let contig = header.contigs.get(key);
+  if (contig === undefined) {
+    const sequence = accessionFor(build, chrom);
+    contig = sequence ? { sequence, chromosome: (chromosomeOf(sequence, build) as { chromosome: string }).chromosome } : null;
+    header.contigs.set(key, contig);
+  }
+  return contig;
 }
 
 type AltKind = 'bases' | 'symbolic' | 'breakend' | 'placeholder';
