@@ -106,15 +106,28 @@ function copyField(v: unknown): string {
   return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r')) : v;
 }
 
+/**
+ * One call as a line of COPY text, in COLUMNS order. Only the free-text fields are escaped: bases,
+ * accessions, genotypes and numbers were validated at parse time and cannot hold a tab, newline
+ * or backslash. (An array joined, not a template: V8 joins flat strings faster than it flattens
+ * a 40-piece template's rope.)
+ */
+function copyRow(key: number, c: VariantCall, ord: number): string {
+  return [key, ord, c.sequence, c.start, c.end, c.ref, c.alt, c.structuralType ?? '\\N', c.copyNumber ?? '\\N', c.genotype, c.phased ? 't' : 'f',
+    c.zygosity, c.phaseSet ?? '\\N', c.depth ?? '\\N', c.alleleFrequency ?? '\\N', copyField(c.filter), c.gene === undefined ? '\\N' : copyField(c.gene),
+    c.ids.length ? copyField(c.ids.join(';')) : '\\N', c.consequences.length ? copyField(JSON.stringify(c.consequences)) : '\\N',
+    c.vcf.pos, c.vcf.ref, copyField(c.vcf.alt)].join('\t') + '\n';
+}
+
 /** Writes one batch of calls, numbered from `firstOrd`: by COPY where the driver has it (about three times faster), else one INSERT. */
 export async function insertVariants(q: Queryable, study: GenomicStudy, calls: readonly VariantCall[], firstOrd: number): Promise<void> {
   if (calls.length === 0) return;
   const key = keyOf(study);
-  const rows = calls.map((c, i) => columnValues(key, c, firstOrd + i));
   if (q.copyFrom) {
-    await q.copyFrom(`COPY variants (${COLUMNS}) FROM STDIN`, rows.map((r) => r.map(copyField).join('\t')).join('\n') + '\n');
+    await q.copyFrom(`COPY variants (${COLUMNS}) FROM STDIN`, calls.map((c, i) => copyRow(key, c, firstOrd + i)).join(''));
     return;
   }
+  const rows = calls.map((c, i) => columnValues(key, c, firstOrd + i));
   const width = rows[0]?.length ?? 0;
   const columns = Array.from({ length: width }, (_, k) => rows.map((r) => r[k]));
   const types = ['int', 'int', 'text', 'int', 'int', 'text', 'text', 'text', 'real', 'text', 'bool', 'text', 'bigint', 'int', 'real', 'text', 'text', 'text', 'jsonb', 'int', 'text', 'text'];

@@ -86,42 +86,42 @@ function buildOf(parser: VCF): GenomicBuild | undefined {
  * the build does not have.
  */
 export function callsOf(header: VcfHeader, line: string, lineNumber: number, sampleIndex: number, build: GenomicBuild): VariantCall[] {
-  const fail = (message: string): VcfError => new VcfError(message, lineNumber);
   const { samples } = header;
   if (!Number.isInteger(sampleIndex) || sampleIndex < 0 || sampleIndex >= samples.length) {
-    throw fail(`sample index ${sampleIndex} is beyond the ${samples.length} sample(s) of the header`);
+    throw new VcfError(`sample index ${sampleIndex} is beyond the ${samples.length} sample(s) of the header`, lineNumber);
   }
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
   let columns = 1;
   for (let i = text.indexOf('\t'); i !== -1; i = text.indexOf('\t', i + 1)) columns++;
-  if (columns !== 9 + samples.length) throw fail(`expected ${9 + samples.length} tab-separated columns, found ${columns}`);
+  if (columns !== 9 + samples.length) throw new VcfError(`expected ${9 + samples.length} tab-separated columns, found ${columns}`, lineNumber);
   const [chrom = '', posText = '', idText = '', ref = '', altText = '', , filter = ''] = text.split('\t', 7);
-  if (!/^[1-9][0-9]{0,11}$/.test(posText)) throw fail(`POS ${show(posText)} is not a positive integer`);
-  if (!/^[ACGTN]+$/i.test(ref)) throw fail(`REF ${show(ref)} is not a sequence of A, C, G, T and N`);
+  if (!/^[1-9][0-9]{0,11}$/.test(posText)) throw new VcfError(`POS ${show(posText)} is not a positive integer`, lineNumber);
+  if (!/^[ACGTN]+$/i.test(ref)) throw new VcfError(`REF ${show(ref)} is not a sequence of A, C, G, T and N`, lineNumber);
   const alts = altText === '.' ? [] : altText.split(',');
-  const kinds = alts.map((alt) => {
+  const kinds: AltKind[] = [];
+  for (const alt of alts) {
     const kind = altKind(alt);
-    if (!kind) throw fail(`ALT ${show(alt)} is neither bases, a symbolic allele nor a breakend`);
-    return kind;
-  });
-  const variant = parseLine(header.parser, text, fail);
+    if (!kind) throw new VcfError(`ALT ${show(alt)} is neither bases, a symbolic allele nor a breakend`, lineNumber);
+    kinds.push(kind);
+  }
+  const variant = parseLine(header.parser, text, lineNumber);
   const sample = sampleFields(variant, sampleIndex);
   const gt = sample.GT;
   if (gt === undefined || gt === '' || gt === '.') return [];
-  if (!/^[|/]?(?:\.|[0-9]+)(?:[|/](?:\.|[0-9]+))*$/.test(gt)) throw fail(`GT ${show(gt)} is not a genotype`);
+  if (!/^[|/]?(?:\.|[0-9]+)(?:[|/](?:\.|[0-9]+))*$/.test(gt)) throw new VcfError(`GT ${show(gt)} is not a genotype`, lineNumber);
   // VCF 4.4 allows a leading phase marker (`|0/1`); it only says how the first allele is phased.
   const alleles = gt.replace(/^[|/]/, '').split(/[|/]/).map((a) => (a === '.' ? undefined : Number(a)));
   const altIndices: number[] = [];
   for (const a of alleles) if (a !== undefined && a > 0 && !altIndices.includes(a)) altIndices.push(a);
   altIndices.sort((a, b) => a - b);
   const beyond = altIndices.find((a) => a > alts.length);
-  if (beyond !== undefined) throw fail(`GT ${show(gt)} refers to ALT ${beyond} but the record has ${alts.length} ALT allele(s)`);
+  if (beyond !== undefined) throw new VcfError(`GT ${show(gt)} refers to ALT ${beyond} but the record has ${alts.length} ALT allele(s)`, lineNumber);
   // `*` (allele missing under an upstream deletion) and `<*>`/`<NON_REF>` (gVCF: any other allele) name no variant.
   const called = altIndices.filter((a) => kinds[a - 1] !== 'placeholder');
   if (called.length === 0) return [];
 
   const contig = contigOf(header, build, chrom);
-  if (!contig) throw fail(`chromosome ${show(chrom)} is not a ${build} chromosome Helix knows`);
+  if (!contig) throw new VcfError(`chromosome ${show(chrom)} is not a ${build} chromosome Helix knows`, lineNumber);
   const { sequence, chromosome } = contig;
   const pos = Number(posText);
   const info = variant.INFO;
@@ -147,8 +147,8 @@ export function callsOf(header: VcfHeader, line: string, lineNumber: number, sam
       where = { start: t.position, end: t.position + t.deleted.length, ref: t.deleted, alt: t.inserted, spdi };
     } else {
       structuralType = kind === 'breakend' ? 'BND' : structuralTypeOf(alt.slice(1, -1)) ?? svtype;
-      if (!structuralType) throw fail(`ALT ${show(alt)} is a symbolic allele of unknown kind (and INFO SVTYPE does not say)`);
-      const { start, end } = structuralInterval(structuralType, alt, pos, ref, info, a, fail);
+      if (!structuralType) throw new VcfError(`ALT ${show(alt)} is a symbolic allele of unknown kind (and INFO SVTYPE does not say)`, lineNumber);
+      const { start, end } = structuralInterval(structuralType, alt, pos, ref, info, a, lineNumber);
       where = { start, end, ref: '', alt: '', spdi: `${sequence}:${start}:${end}:<${structuralType}>` };
     }
     const adAlt = ad[a];
@@ -216,7 +216,7 @@ function structuralTypeOf(id: string | undefined): StructuralType | undefined {
  * where its join is (after POS for `t[p[`/`t]p]`/`t.`, before it for `[p[t`/`]p]t`/`.t`).
  */
 function structuralInterval(
-  type: StructuralType, alt: string, pos: number, ref: string, info: Record<string, InfoValue>, a: number, fail: (m: string) => VcfError,
+  type: StructuralType, alt: string, pos: number, ref: string, info: Record<string, InfoValue>, a: number, lineNumber: number,
 ): { start: number; end: number } {
   if (type === 'BND' && !alt.startsWith('<')) {
     const at = parseBreakend(alt)?.Join === 'left' ? pos - 1 : pos;
@@ -226,8 +226,8 @@ function structuralInterval(
   const endText = info.END;
   if (endText !== undefined) {
     const end = numberAt(endText, 0);
-    if (end === undefined || !Number.isInteger(end)) throw fail('INFO END is not an integer');
-    if (end < pos) throw fail(`INFO END ${end} is before POS ${pos}`);
+    if (end === undefined || !Number.isInteger(end)) throw new VcfError('INFO END is not an integer', lineNumber);
+    if (end < pos) throw new VcfError(`INFO END ${end} is before POS ${pos}`, lineNumber);
     return { start: pos, end };
   }
   const svlen = numberAt(info.SVLEN, a - 1) ?? numberAt(info.SVLEN, 0);
@@ -307,11 +307,11 @@ function entriesOf(
   return out;
 }
 
-function parseLine(parser: VCF, text: string, fail: (message: string) => VcfError): Variant {
+function parseLine(parser: VCF, text: string, lineNumber: number): Variant {
   try {
     return parser.parseLine(text);
   } catch (err) {
-    throw fail((err as Error).message);
+    throw new VcfError((err as Error).message, lineNumber);
   }
 }
 
