@@ -17,7 +17,7 @@ interface CpuProfile {
 const shortUrl = (url: string): string =>
   url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, '$1').replace(/^.*\/(src|bench)\//, '$1/').replace(/^file:\/\//, '');
 
-/** Top `n` self-time and inclusive (src/ functions only) entries, as text lines. */
+/** Top `n` self-time and inclusive (Helix's own functions only, from src/ or the compiled dist/) entries, as text lines. */
 export function summariseProfile(path: string, n = 15): string {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -39,7 +39,7 @@ export function summariseProfile(path: string, n = 15): string {
     const seen = new Set<string>();
     for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
       const n2 = byId.get(x) as ProfileNode;
-      if (!n2.callFrame.url.includes('/src/')) continue;
+      if (!/\/(src|dist)\//.test(n2.callFrame.url) || n2.callFrame.url.includes('node_modules')) continue;
       const key = label(n2);
       if (seen.has(key)) continue; // count recursion once
       seen.add(key);

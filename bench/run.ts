@@ -26,7 +26,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { summariseProfile } from './profile.js';
 import { rawInsertPhase } from './raw.js';
 import { table, withVerdicts, type Row } from './report.js';
-import { createBenchDatabase, startBenchServer, type BenchAuth } from './server.js';
+import { buildServer, createBenchDatabase, startBenchServer, type BenchAuth } from './server.js';
 import { genomicsPhase } from './genomics.js';
 import { searchPhase } from './search.js';
 import { subscriptionsPhase } from './subscriptions.js';
@@ -69,6 +69,8 @@ if (profileDir) mkdirSync(profileDir, { recursive: true });
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 log(`database ${db.name} on ${db.postgresVersion}; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
 
+log('compiling the server (npm run build)');
+buildServer();
 const server = await startBenchServer(db.url, profileDir).catch(async (err: unknown) => {
   if (!keepDb) await db.drop();
   throw err;
