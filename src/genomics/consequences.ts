@@ -7,7 +7,7 @@ import type { Observation, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { variantObservationId, variantObservations } from './emit.js';
-import { conjunctions, flag, items, operationParams, required, selectStudies, studiesOnBuild, subjectId } from './op-input.js';
+import { carryingAll, conjunctions, flag, items, operationParams, populationParts, required, selectStudies, studiesOnBuild, subjectId } from './op-input.js';
 import { parseRange } from './ranges.js';
 import { molecularConsequenceObservation, sequenceOntologyCoding } from './resources.js';
 import type { GenomicStudy, MolecularConsequence } from './types.js';
@@ -92,17 +92,9 @@ export async function populationConsequences(s: Session, req: FhirRequest, op: s
       .filter((v) => item && byId.get(v.studyId)?.build === item.build && sameAllele(v, item) && v.consequences.some((c) => carries(c, wanted)))
       .map((v) => v.patientId)));
   }
-  const parameter: ParametersParameter[] = asked.map((conjunction) => {
-    let patients = carriers.get(conjunction[0] as string) as Set<string>;
-    for (const text of conjunction.slice(1)) patients = new Set([...patients].filter((p) => carriers.get(text)?.has(p)));
-    return {
-      name: 'consequences',
-      part: [
-        { name: 'numerator', valueQuantity: { value: patients.size } },
-        { name: 'denominator', valueQuantity: { value: denominator } },
-        ...(includePatients ? [...patients].sort().map((p) => ({ name: 'subject', valueString: p })) : []),
-      ],
-    };
-  });
+  const parameter: ParametersParameter[] = asked.map((conjunction) => ({
+    name: 'consequences',
+    part: populationParts(carryingAll(conjunction.map((text) => carriers.get(text) as Set<string>)), denominator, includePatients),
+  }));
   return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
 }

@@ -15,7 +15,7 @@ import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { classifiedCalls, clinvarAt, clinvarBuilds, normaliseConditionCode, parseConditionId, type ClinvarEntry } from './clinvar.js';
 import { variantObservationId, variantObservations } from './emit.js';
 import { CONDITION_SYSTEMS, diagnosticImplicationObservation } from './implication-observation.js';
-import { flag, items, operationParams, required, selectStudies, studiesOnBuild, subjectId } from './op-input.js';
+import { flag, items, populationParts, operationParams, required, selectStudies, studiesOnBuild, subjectId } from './op-input.js';
 import { parseRange } from './ranges.js';
 import type { GenomicStudy } from './types.js';
 import { parseVariantItems, positionsOf, sameAllele, type VariantItem } from './variant-items.js';
@@ -187,11 +187,6 @@ export async function populationDxImplications(s: Session, req: FhirRequest, op:
       patients = patients ? new Set([...patients].filter((p) => meeting.has(p))) : meeting;
     }
   }
-  const carriers = [...(patients ?? [])].sort();
-  const part: ParametersParameter[] = [
-    { name: 'numerator', valueQuantity: { value: carriers.length } },
-    { name: 'denominator', valueQuantity: { value: new Set(studies.map((st) => st.patientId)).size } },
-    ...(includePatients ? carriers.map((p) => ({ name: 'subject', valueString: p })) : []),
-  ];
+  const part = populationParts(patients ?? new Set(), new Set(studies.map((st) => st.patientId)).size, includePatients);
   return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter: [{ name: 'implications', part }] } };
 }

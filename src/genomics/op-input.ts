@@ -3,6 +3,7 @@
 // testDateRange, specimenIdentifiers, genomicSourceClass), item lists where a comma means OR and
 // a repeated parameter means AND, and the build check: a query on another build than the data's
 // is refused (422), never lifted over silently.
+import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest, unprocessable } from '../fhir/errors.js';
 import type { FhirRequest, Session } from '../fhir/types.js';
 import { invocationParams } from '../operations/params.js';
@@ -37,6 +38,21 @@ export function conjunctions(params: URLSearchParams, name: string, max = 100): 
     if (out.length > max) throw badRequest(`${name} asks more than ${max} combinations; ask fewer at once`);
   }
   return out.filter((c) => c.length > 0);
+}
+
+/** The patients in every one of `sets`: those answering a conjunction of items. */
+export function carryingAll(sets: readonly ReadonlySet<string>[]): Set<string> {
+  const [first, ...rest] = sets;
+  return new Set([...(first ?? [])].filter((p) => rest.every((set) => set.has(p))));
+}
+
+/** A population answer's parts: numerator, denominator and, with includePatientList, the subjects in order. */
+export function populationParts(patients: ReadonlySet<string>, denominator: number, includePatients: boolean): ParametersParameter[] {
+  return [
+    { name: 'numerator', valueQuantity: { value: patients.size } },
+    { name: 'denominator', valueQuantity: { value: denominator } },
+    ...(includePatients ? [...patients].sort().map((p) => ({ name: 'subject', valueString: p })) : []),
+  ];
 }
 
 /** Reads a required parameter's single value. */

@@ -5,7 +5,7 @@
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
-import { conjunctions, flag, operationParams, selectStudies } from './op-input.js';
+import { carryingAll, conjunctions, flag, operationParams, populationParts, selectStudies } from './op-input.js';
 import { parseRange, parseVariantItem } from './ranges.js';
 import type { GenomicStudy } from './types.js';
 import { sameAllele } from './variant-items.js';
@@ -27,17 +27,13 @@ export async function answerPopulation(s: Session, req: FhirRequest, op: string,
   // Each distinct item is looked up once, however many conjunctions name it.
   const carriers = new Map<string, Set<string>>();
   for (const item of new Set(asked.flat())) carriers.set(item, await patientsWith(s, item, question, byId));
-  const parameter: ParametersParameter[] = asked.map((conjunction) => {
-    let patients = carriers.get(conjunction[0] as string) as Set<string>;
-    for (const item of conjunction.slice(1)) patients = new Set([...patients].filter((p) => carriers.get(item)?.has(p)));
-    const part: ParametersParameter[] = [
+  const parameter: ParametersParameter[] = asked.map((conjunction) => ({
+    name: 'variants',
+    part: [
       { name: question === 'specific' ? 'variantItem' : 'rangeItem', valueString: conjunction.join(' AND ') },
-      { name: 'numerator', valueQuantity: { value: patients.size } },
-      { name: 'denominator', valueQuantity: { value: denominator } },
-    ];
-    if (includePatients) part.push(...[...patients].sort().map((p) => ({ name: 'subject', valueString: p })));
-    return { name: 'variants', part };
-  });
+      ...populationParts(carryingAll(conjunction.map((item) => carriers.get(item) as Set<string>)), denominator, includePatients),
+    ],
+  }));
   return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
 }
 

@@ -7,7 +7,7 @@
 // alleles itself.
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
-import { conjunctions, flag, operationParams } from '../genomics/op-input.js';
+import { carryingAll, conjunctions, flag, operationParams, populationParts } from '../genomics/op-input.js';
 import { KIND_CODES, loadObservations, matchesHaplotype, parseHaplotypeItem, patientsWith, studyCriteria } from '../genomics/stored-haplotypes.js';
 import { genomicsOperation } from './genomics-operation.js';
 
@@ -28,16 +28,12 @@ export const findPopulationSpecificHaplotypesOperation = genomicsOperation(NAME,
   // Each distinct item is matched once, however many conjunctions name it.
   const carriers = new Map([...parsed].map(([text, item]) => [text, new Set(stored
     .filter((o) => o.patientId !== undefined && matchesHaplotype(o.resource, item)).map((o) => o.patientId as string))]));
-  const parameter: ParametersParameter[] = asked.map((conjunction) => {
-    let patients = carriers.get(conjunction[0] as string) as Set<string>;
-    for (const item of conjunction.slice(1)) patients = new Set([...patients].filter((p) => carriers.get(item)?.has(p)));
-    const part: ParametersParameter[] = [
+  const parameter: ParametersParameter[] = asked.map((conjunction) => ({
+    name: 'haplotypes',
+    part: [
       { name: 'haplotypeItem', valueString: conjunction.join(' AND ') },
-      { name: 'numerator', valueQuantity: { value: patients.size } },
-      { name: 'denominator', valueQuantity: { value: denominator } },
-    ];
-    if (includePatients) part.push(...[...patients].sort().map((p) => ({ name: 'subject', valueString: p })));
-    return { name: 'haplotypes', part };
-  });
+      ...populationParts(carryingAll(conjunction.map((item) => carriers.get(item) as Set<string>)), denominator, includePatients),
+    ],
+  }));
   return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
 });

@@ -5,8 +5,7 @@
 // genotype, haplotype or variant Observation — plus the numerator's, since an implication may
 // derive from findings Helix does not hold. Answered from the Observations stored in Helix
 // (src/genomics/stored-implications.ts) until Helix calls star alleles itself.
-import type { ParametersParameter } from '@medplum/fhirtypes';
-import { flag, operationParams } from '../genomics/op-input.js';
+import { flag, operationParams, populationParts } from '../genomics/op-input.js';
 import { KIND_CODES, patientsWith, studyCriteria } from '../genomics/stored-haplotypes.js';
 import { findImplications, implicationFilters } from '../genomics/stored-implications.js';
 import { genomicsOperation } from './genomics-operation.js';
@@ -23,10 +22,6 @@ export const findPopulationTxImplicationsOperation = genomicsOperation(NAME, asy
   const patients = new Set(answer.implications.flatMap((i) => (i.patientId ? [i.patientId] : [])));
   const cohort = await patientsWith(ctx, s, { codes: [...KIND_CODES.genotype, ...KIND_CODES.haplotype, ...KIND_CODES.variant], study });
   for (const p of patients) cohort.add(p);
-  const part: ParametersParameter[] = [
-    { name: 'numerator', valueQuantity: { value: patients.size } },
-    { name: 'denominator', valueQuantity: { value: cohort.size } },
-  ];
-  if (includePatients) part.push(...[...patients].sort().map((p) => ({ name: 'subject', valueString: p })));
+  const part = populationParts(patients, cohort.size, includePatients);
   return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter: [{ name: 'implications', part }] } };
 });
