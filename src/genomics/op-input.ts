@@ -6,7 +6,10 @@
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest, unprocessable } from '../fhir/errors.js';
 import type { FhirRequest, Session } from '../fhir/types.js';
-import { invocationParams } from '../operations/params.js';
+import { checkId } from '../fhir/write.js';
+import { invocationParams, listValues } from '../operations/params.js';
+import { dateRange, formatInstant } from '../search/values.js';
+import { dateTest } from '../subscriptions/match-values.js';
 import type { GenomicBuild, GenomicStudy } from './types.js';
 import { findStudies } from './variant-store.js';
 
@@ -22,9 +25,7 @@ export function operationParams(req: FhirRequest, name: string, accepted: readon
 }
 
 /** The values of a parameter, every comma-separated item on its own (for per-item outputs). */
-export function items(params: URLSearchParams, name: string): string[] {
-  return params.getAll(name).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
-}
+export { listValues as items };
 
 /**
  * The questions a population operation answers: one per combination of the repeated
@@ -74,47 +75,57 @@ export function flag(params: URLSearchParams, name: string): boolean {
 /** The patient id of a `subject` value (`Patient/123` or `123`). */
 export function subjectId(value: string): string {
   const id = value.replace(/^Patient\//, '');
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) throw badRequest(`subject ${value.slice(0, 80)} is not a Patient id or reference`);
+  checkId(id);
   return id;
+}
+
+/** The shared study filters of an invocation: test and specimen identifiers, test date bounds, source class. */
+export interface StudyCriteria { tests: string[]; specimens: string[]; dates: string[]; sourceClass?: 'germline' | 'somatic' }
+
+/**
+ * Reads the study filters (those the operation accepts; operationParams refused any other). The
+ * test date bounds are search date values, compared with search's date semantics wherever they
+ * apply: to imported studies here, to stored Observations' effective time in stored-haplotypes.ts.
+ */
+export function studyCriteria(params: URLSearchParams): StudyCriteria {
+  const sourceClass = params.get('genomicSourceClass');
+  if (sourceClass !== null && sourceClass !== 'germline' && sourceClass !== 'somatic') throw badRequest('genomicSourceClass must be germline or somatic');
+  const ranges = params.getAll('testDateRange');
+  if (ranges.length > 1) throw badRequest('testDateRange may be given only once');
+  return {
+    tests: listValues(params, 'testIdentifiers'), specimens: listValues(params, 'specimenIdentifiers'),
+    dates: ranges.flatMap(dateBounds), ...(sourceClass ? { sourceClass } : {}),
+  };
+}
+
+/** Whether any study filter is set. */
+export const filtersStudies = (c: StudyCriteria): boolean => c.tests.length + c.specimens.length + c.dates.length > 0 || c.sourceClass !== undefined;
+
+const DATE = /^(eq|ne|lt|gt|ge|le|sa|eb)?\d{4}(-\d{2}(-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+
+// A Period from a POST (`start/end`) becomes ge/le bounds; the reference implementation's
+// `ge2010-01-01` (comma-separated bounds all apply) is a search date already.
+function dateBounds(value: string): string[] {
+  const slash = value.indexOf('/');
+  const bounds = slash < 0
+    ? value.split(',').map((v) => v.trim())
+    : [value.slice(0, slash) && `ge${value.slice(0, slash)}`, value.slice(slash + 1) && `le${value.slice(slash + 1)}`].filter(Boolean);
+  for (const b of bounds) if (!DATE.test(b)) throw badRequest(`testDateRange ${value.slice(0, 60)} is neither a prefixed date such as ge2020-01-01 nor a Period`);
+  return bounds;
 }
 
 /** The studies of one patient (or, without a subject, of everyone) passing the shared filters. */
 export async function selectStudies(s: Session, params: URLSearchParams, patientId?: string): Promise<GenomicStudy[]> {
-  const tests = items(params, 'testIdentifiers');
-  const specimens = items(params, 'specimenIdentifiers');
-  const sourceClass = params.get('genomicSourceClass');
-  if (sourceClass !== null && sourceClass !== 'germline' && sourceClass !== 'somatic') throw badRequest('genomicSourceClass must be germline or somatic');
-  const dates = params.getAll('testDateRange').flatMap(parseDateBounds);
+  const c = studyCriteria(params);
+  // The same in-memory date test subscriptions use, so a bound means here what it means in a search.
+  const dates = c.dates.map(dateTest);
   const studies = await findStudies(s.q, patientId !== undefined ? { patientId } : {});
-  return studies.filter((st) =>
-    (!tests.length || tests.includes(st.testIdentifier)) &&
-    (!specimens.length || (st.specimenIdentifier !== undefined && specimens.includes(st.specimenIdentifier))) &&
-    (sourceClass === null || st.sourceClass === sourceClass) &&
-    dates.every((d) => st.testDate !== undefined && d(st.testDate.slice(0, 10))));
-}
-
-/**
- * testDateRange: `ge2010-01-01`-style bounds (the reference implementation's API) or, from a
- * POST Period, `start/end`; each gives a test on the study's test date (day precision).
- */
-function parseDateBounds(value: string): ((date: string) => boolean)[] {
-  const period = /^(\d{4}-\d{2}-\d{2})?\/(\d{4}-\d{2}-\d{2})?$/.exec(value.replace(/T[^/]*/g, ''));
-  if (period) {
-    const [, start, end] = period;
-    return [(d) => (!start || d >= start) && (!end || d <= end)];
-  }
-  return value.split(',').map((part) => {
-    const m = /^\s*(eq|ne|lt|gt|ge|le|sa|eb)?(\d{4}-\d{2}-\d{2})\s*$/.exec(part);
-    if (!m) throw badRequest(`testDateRange ${part.slice(0, 40)} is not a prefixed date such as ge2020-01-01`);
-    const day = m[2] as string;
-    switch (m[1] ?? 'eq') {
-      case 'eq': return (d: string) => d === day;
-      case 'ne': return (d: string) => d !== day;
-      case 'lt': case 'eb': return (d: string) => d < day;
-      case 'gt': case 'sa': return (d: string) => d > day;
-      case 'le': return (d: string) => d <= day;
-      default: return (d: string) => d >= day;
-    }
+  return studies.filter((st) => {
+    const when = st.testDate === undefined ? undefined : dateRange(st.testDate);
+    return (!c.tests.length || c.tests.includes(st.testIdentifier)) &&
+      (!c.specimens.length || (st.specimenIdentifier !== undefined && c.specimens.includes(st.specimenIdentifier))) &&
+      (c.sourceClass === undefined || st.sourceClass === c.sourceClass) &&
+      dates.every((test) => when !== undefined && test(formatInstant(when.low), formatInstant(when.high)));
   });
 }
 

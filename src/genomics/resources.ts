@@ -3,6 +3,7 @@
 // Procedure and report (study-resources.ts), and the diagnostic implications of ClinVar alleles
 // (implication-observation.ts). Import the builders from here.
 export {
+  buildConcept,
   changeTypeOf,
   dnaChangeTypeCoding,
   GENOMICS,

@@ -20,7 +20,7 @@ import type { FhirContext, Session } from '../fhir/types.js';
 import { parseSearch } from '../search/parse.js';
 import { searchBinder } from '../search/search.js';
 import { filterSql, scopeSql, typeIs, type Binder } from '../search/sql.js';
-import { items } from './op-input.js';
+import type { StudyCriteria } from './op-input.js';
 
 const LOINC = 'http://loinc.org';
 /** The `system|code` tokens of the Observation kinds these operations read. */
@@ -36,37 +36,6 @@ export const MAX_OBSERVATIONS = 100_000;
 
 /** A stored Observation and the patient it is about. */
 export interface StoredObservation { id: string; patientId?: string; resource: Observation }
-
-/** The shared study filters of an invocation. */
-export interface StudyCriteria { tests: string[]; specimens: string[]; dates: string[]; sourceClass?: 'germline' | 'somatic' }
-
-/** Reads the study filters (those the operation accepts; operationParams refused any other). */
-export function studyCriteria(params: URLSearchParams): StudyCriteria {
-  const sourceClass = params.get('genomicSourceClass');
-  if (sourceClass !== null && sourceClass !== 'germline' && sourceClass !== 'somatic') throw badRequest('genomicSourceClass must be germline or somatic');
-  const ranges = params.getAll('testDateRange');
-  if (ranges.length > 1) throw badRequest('testDateRange may be given only once');
-  return {
-    tests: items(params, 'testIdentifiers'), specimens: items(params, 'specimenIdentifiers'),
-    dates: ranges.flatMap(dateBounds), ...(sourceClass ? { sourceClass } : {}),
-  };
-}
-
-/** Whether any study filter is set. */
-export const filtersStudies = (c: StudyCriteria): boolean => c.tests.length + c.specimens.length + c.dates.length > 0 || c.sourceClass !== undefined;
-
-const DATE = /^(eq|ne|lt|gt|ge|le|sa|eb)?\d{4}(-\d{2}(-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
-
-// A Period from a POST (`start/end`) becomes ge/le bounds; the reference implementation's
-// `ge2010-01-01` (comma-separated bounds all apply) is a search date already.
-function dateBounds(value: string): string[] {
-  const slash = value.indexOf('/');
-  const bounds = slash < 0
-    ? value.split(',').map((v) => v.trim())
-    : [value.slice(0, slash) && `ge${value.slice(0, slash)}`, value.slice(slash + 1) && `le${value.slice(slash + 1)}`].filter(Boolean);
-  for (const b of bounds) if (!DATE.test(b)) throw badRequest(`testDateRange ${value.slice(0, 60)} is neither a prefixed date such as ge2020-01-01 nor a Period`);
-  return bounds;
-}
 
 /** What to read: Observations of some codes, optionally of one patient or with given ids. */
 export interface ObservationQuery {

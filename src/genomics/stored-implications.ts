@@ -20,11 +20,8 @@
 import type { CodeableConcept, Observation, ParametersParameter } from '@medplum/fhirtypes';
 import type { FhirContext, Session } from '../fhir/types.js';
 import { parseRange, parseVariantItem, type VariantQuery } from './ranges.js';
-import {
-  codedItem, componentConcepts, filtersStudies, KIND_CODES, kindOf, loadObservations, matchesHaplotype, parseHaplotypeItem,
-  type HaplotypeItem, type StoredObservation, type StudyCriteria,
-} from './stored-haplotypes.js';
-import { items } from './op-input.js';
+import { codedItem, componentConcepts, KIND_CODES, kindOf, loadObservations, matchesHaplotype, parseHaplotypeItem, type HaplotypeItem, type StoredObservation } from './stored-haplotypes.js';
+import { filtersStudies, items, type StudyCriteria } from './op-input.js';
 import type { GenomicRange } from './types.js';
 
 const TBD = 'http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs';

@@ -2,6 +2,7 @@
 // 0-based half-open coordinates on RefSeq accessions, written in batches and read by range or
 // by allele for the HL7 genomics operations.
 import type { Queryable } from '../db/database.js';
+import { chromosomeOf } from './refseq.js';
 import { formatSpdi } from './spdi.js';
 import type { GenomicRange, GenomicStudy, MolecularConsequence, StructuralType, VariantCall } from './types.js';
 
@@ -206,7 +207,7 @@ function toVariant(r: VariantRow, studies: ReadonlyMap<number, GenomicStudy>): S
     ? `${r.seq}:${r.start_pos}:${r.end_pos}:<${structuralType}>`
     : formatSpdi({ sequence: r.seq, position: r.start_pos, deleted: r.ref, inserted: r.alt });
   return {
-    studyId: study.id, ord: r.ord, patientId: study.patientId, sequence: r.seq, chromosome: chromosomeName(r.seq),
+    studyId: study.id, ord: r.ord, patientId: study.patientId, sequence: r.seq, chromosome: chromosomeOf(r.seq, study.build)?.chromosome ?? r.seq,
     start: r.start_pos, end: r.end_pos, ref: r.ref, alt: r.alt, spdi,
     ...(structuralType ? { structuralType } : {}),
     ...(r.copy_number !== null ? { copyNumber: r.copy_number } : {}),
@@ -219,12 +220,6 @@ function toVariant(r: VariantRow, studies: ReadonlyMap<number, GenomicStudy>): S
   };
 }
 
-/** NC_000019.10 → 19 (23 → X, 24 → Y, NC_012920 → M); accessions were validated at import. */
-function chromosomeName(seq: string): string {
-  if (seq.startsWith('NC_012920')) return 'M';
-  const n = Number(seq.slice(3, 9));
-  return n === 23 ? 'X' : n === 24 ? 'Y' : String(n);
-}
 
 function toStudy(r: StudyRow): GenomicStudy {
   return {

@@ -7,8 +7,8 @@
 // alleles itself.
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
-import { carryingAll, conjunctions, flag, operationParams, populationParts } from '../genomics/op-input.js';
-import { KIND_CODES, loadObservations, matchesHaplotype, parseHaplotypeItem, patientsWith, studyCriteria } from '../genomics/stored-haplotypes.js';
+import { carryingAll, conjunctions, flag, operationParams, populationParts, studyCriteria } from '../genomics/op-input.js';
+import { KIND_CODES, loadObservations, matchesHaplotype, parseHaplotypeItem, patientsWith } from '../genomics/stored-haplotypes.js';
 import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-population-specific-haplotypes';

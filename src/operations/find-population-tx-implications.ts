@@ -5,8 +5,8 @@
 // genotype, haplotype or variant Observation — plus the numerator's, since an implication may
 // derive from findings Helix does not hold. Answered from the Observations stored in Helix
 // (src/genomics/stored-implications.ts) until Helix calls star alleles itself.
-import { flag, operationParams, populationParts } from '../genomics/op-input.js';
-import { KIND_CODES, patientsWith, studyCriteria } from '../genomics/stored-haplotypes.js';
+import { flag, operationParams, populationParts, studyCriteria } from '../genomics/op-input.js';
+import { KIND_CODES, patientsWith } from '../genomics/stored-haplotypes.js';
 import { findImplications, implicationFilters } from '../genomics/stored-implications.js';
 import { genomicsOperation } from './genomics-operation.js';
 

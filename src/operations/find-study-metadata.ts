@@ -6,14 +6,11 @@
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { items, operationParams, required, selectStudies, subjectId } from '../genomics/op-input.js';
 import { formatRange, parseRange } from '../genomics/ranges.js';
-import { dnaChangeTypeCoding } from '../genomics/resources.js';
+import { buildConcept, dnaChangeTypeCoding } from '../genomics/resources.js';
 import type { GenomicRange, GenomicStudy } from '../genomics/types.js';
 import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-study-metadata';
-const LOINC = 'http://loinc.org';
-/** LOINC answers of 62374-4 "Human reference sequence assembly version". */
-const BUILD_CODES = { GRCh37: 'LA14029-5', GRCh38: 'LA26806-2' } as const;
 
 /** The $find-study-metadata operation (system level). */
 export const findStudyMetadataOperation = genomicsOperation(NAME, async (_ctx, s, req) => {
@@ -34,7 +31,7 @@ function testParameter(st: GenomicStudy): ParametersParameter {
   const part: ParametersParameter[] = [{ name: 'testId', valueString: st.testIdentifier }];
   if (st.testDate) part.push({ name: 'testDate', valueDateTime: st.testDate });
   if (st.specimenIdentifier) part.push({ name: 'specimenId', valueString: st.specimenIdentifier });
-  part.push({ name: 'genomicBuild', valueCodeableConcept: { coding: [{ system: LOINC, code: BUILD_CODES[st.build], display: st.build }] } });
+  part.push({ name: 'genomicBuild', valueCodeableConcept: buildConcept(st.build) });
   const kinds = st.changeTypes.flatMap((t) => dnaChangeTypeCoding(t) ?? []);
   if (kinds.length) part.push({ name: 'dnaChangeType', valueCodeableConcept: { coding: kinds } });
   if (st.regionsStudied) part.push({ name: 'regionStudied', valueString: st.regionsStudied.map(formatRange).join(',') });

@@ -4,8 +4,8 @@
 // until Helix calls star alleles itself.
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
-import { items, operationParams, required, subjectId } from '../genomics/op-input.js';
-import { haplotypeParts, KIND_CODES, loadObservations, matchesGene, parseGeneItem, studyCriteria } from '../genomics/stored-haplotypes.js';
+import { items, operationParams, required, studyCriteria, subjectId } from '../genomics/op-input.js';
+import { haplotypeParts, KIND_CODES, loadObservations, matchesGene, parseGeneItem } from '../genomics/stored-haplotypes.js';
 import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-subject-haplotypes';

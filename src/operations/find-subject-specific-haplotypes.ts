@@ -5,8 +5,8 @@
 // calls star alleles itself.
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
-import { items, operationParams, required, subjectId } from '../genomics/op-input.js';
-import { haplotypeParts, KIND_CODES, loadObservations, matchesHaplotype, parseHaplotypeItem, studyCriteria } from '../genomics/stored-haplotypes.js';
+import { items, operationParams, required, studyCriteria, subjectId } from '../genomics/op-input.js';
+import { haplotypeParts, KIND_CODES, loadObservations, matchesHaplotype, parseHaplotypeItem } from '../genomics/stored-haplotypes.js';
 import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-subject-specific-haplotypes';

@@ -4,8 +4,8 @@
 // filters given), each with the genotype, haplotype and variant Observations it is derivedFrom,
 // as the definition asks. Answered from the Observations stored in Helix
 // (src/genomics/stored-implications.ts) until Helix calls star alleles itself.
-import { operationParams, required, subjectId } from '../genomics/op-input.js';
-import { studyCriteria } from '../genomics/stored-haplotypes.js';
+import { operationParams, required, studyCriteria, subjectId } from '../genomics/op-input.js';
+
 import { findImplications, implicationFilters, implicationParameters } from '../genomics/stored-implications.js';
 import { genomicsOperation } from './genomics-operation.js';
 

@@ -31,8 +31,13 @@ function parameterText(p: ParametersParameter): string {
   throw badRequest(`Parameter ${String(p.name).slice(0, 60)} needs a primitive, Coding, Period or Reference value`);
 }
 
+/** The values of one parameter, comma-separated lists split and every item trimmed. */
+export function listValues(params: URLSearchParams, name: string): string[] {
+  return params.getAll(name).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
 /** The values of the named parameters, comma-separated lists split (for id-list style parameters). */
 export function listParams(req: FhirRequest, names: readonly string[]): Record<string, string[]> {
   const all = invocationParams(req);
-  return Object.fromEntries(names.map((n) => [n, all.getAll(n).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)]));
+  return Object.fromEntries(names.map((n) => [n, listValues(all, n)]));
 }
