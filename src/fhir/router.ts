@@ -3,11 +3,12 @@
 // so does authorization: a request carrying an access token is checked (src/smart/enforce.ts)
 // before, around and after its interaction runs. AuditEvent is the one type not stored as
 // resources: it is served from the audit log.
+import { Readable } from 'node:stream';
 import { asyncStatus } from './async.js';
 import { capabilities } from './capabilities.js';
 import { conditionalDelete, deleteResource } from './delete.js';
 import { create } from './create.js';
-import { badRequest } from './errors.js';
+import { badRequest, unsupportedMediaType } from './errors.js';
 import { history } from './history.js';
 import { classify, type Interaction } from './interaction.js';
 import { conditionalPatch, patch } from './patch.js';
@@ -18,15 +19,31 @@ import { transactionOrBatch } from './transaction.js';
 import type { FhirContext, FhirRequest, FhirResponse, Session } from './types.js';
 import { conditionalUpdate, update } from './update.js';
 import { vread } from './vread.js';
-import { invokeOperation } from '../operations/registry.js';
+import { invokeOperation, operations } from '../operations/registry.js';
 import { AUDIT_EVENT, auditEventInteraction, refuseAuditEventInSystemSearch } from '../smart/audit-search.js';
 import { enforce } from '../smart/enforce.js';
 
 /** Routes one FHIR request to its interaction. */
 export async function route(ctx: FhirContext, s: Session, req: FhirRequest): Promise<FhirResponse> {
-  const interaction = classify(ctx, req);
+  const stream = req.body instanceof Readable ? req.body : undefined;
+  let interaction: Interaction;
+  try {
+    interaction = classify(ctx, req);
+    if (stream && !readsStream(interaction)) {
+      throw unsupportedMediaType(`Content-Type ${req.contentType ?? 'of this body'} is accepted only by operations that read a file ($import-vcf); use application/fhir+json`);
+    }
+  } catch (err) {
+    stream?.resume(); // drained, so that the connection can carry the answer
+    throw err;
+  }
   if (req.auth) return enforce(ctx, s, req, interaction, dispatch);
   return dispatch(ctx, s, req, interaction);
+}
+
+/** Whether the interaction is an operation that reads its body as a stream. */
+function readsStream(i: Interaction): boolean {
+  if (i.kind !== 'operation') return false;
+  return operations.find((o) => o.name === i.name)?.streamedBody === true;
 }
 
 /** Runs a classified interaction. */

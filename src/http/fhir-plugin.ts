@@ -1,6 +1,5 @@
 // The FHIR REST API over HTTP (http.html): parses bodies and headers into a FhirRequest, hands it
 // to the router, and writes the FhirResponse. Every error leaves here as an OperationOutcome.
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asFhirError, badRequest, badStructure, FhirError, notAcceptable, operationOutcome, tooLarge, unauthorized, unsupportedMediaType } from '../fhir/errors.js';
 import { auditEntryFor, type AuditTrail } from '../smart/audit.js';
@@ -24,10 +23,8 @@ const formats = new WeakMap<FastifyRequest, Format>();
 const METHODS = new Set<FhirMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 // Headers a browser-based SMART app may read from cross-origin responses.
-/** Media types passed through as a stream: VCF text, gzip/BGZF-compressed VCF. */
+/** Media types passed through as a stream (VCF text, gzip/BGZF): the router lets only operations that read one have it. */
 const STREAMED_TYPES = ['text/vcf', 'text/x-vcf', 'application/gzip', 'application/x-gzip', 'application/x-bgzip', 'application/octet-stream'];
-/** The operations that read a streamed body. */
-const STREAMING_OPERATION = /(^|\/)\$import-vcf$/;
 const EXPOSED = 'Location, Content-Location, ETag, Last-Modified, X-Request-Id, WWW-Authenticate';
 
 /**
@@ -107,10 +104,6 @@ export async function fhirPlugin(
         throw unauthorized(found.description, found.error);
       }
       auth = found;
-    }
-    if (req.body instanceof Readable && !STREAMING_OPERATION.test(path)) {
-      req.body.resume();
-      throw unsupportedMediaType(`Content-Type ${String(req.headers['content-type']).slice(0, 80)} is accepted only by $import-vcf; use application/fhir+json`);
     }
     const fhirReq: FhirRequest = {
       method,

@@ -31,6 +31,7 @@ export const importVcfOperation: OperationDefinitionEntry = {
   type: false,
   instance: true,
   affectsState: true,
+  streamedBody: true,
   resourceTypes: ['Patient'],
   async invoke(ctx, _s, req, target) {
     const { args, source } = readInvocation(req, target.id as string);

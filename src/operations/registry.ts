@@ -44,6 +44,8 @@ export interface OperationDefinitionEntry {
   affectsState: boolean;
   /** GET reports status even though POST affects state (e.g. a job's progress). */
   statusByGet?: boolean;
+  /** Reads its body as a stream (e.g. a VCF); every other interaction refuses a streamed body with 415. */
+  streamedBody?: boolean;
   /** Resource types it applies to at type/instance level; all when absent. */
   resourceTypes?: readonly string[];
   invoke(ctx: FhirContext, s: Session, req: FhirRequest, target: OperationTarget): Promise<FhirResponse>;

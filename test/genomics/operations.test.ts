@@ -130,6 +130,9 @@ describe('genomics: $import-vcf and the HL7 genomics operations', () => {
     assert.equal((await upload(ids.a as string, VCF_B, 'testIdentifier=x')).status, 400); // two samples, none chosen
     assert.equal((await upload(ids.a as string, VCF_A, 'testIdentifier=x&genomicBuild=GRCh37')).status, 422); // header says GRCh38
     assert.equal((await upload('no-such-patient', VCF_A, 'testIdentifier=x')).status, 404);
+    // A VCF body anywhere but $import-vcf is refused as a media type.
+    const misplaced = await fetch(`${base}/Patient`, { method: 'POST', body: VCF_A, headers: { 'content-type': 'text/vcf' } });
+    assert.equal(misplaced.status, 415);
   });
 
   it('$find-subject-variants: presence, variants and phasing per range', async () => {
