@@ -7,12 +7,12 @@ import type { Observation, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { variantObservationId, variantObservations } from './emit.js';
-import { carryingAll, conjunctions, flag, items, operationParams, populationParts, required, selectStudies, studiesOnBuild, subjectId } from './op-input.js';
+import { carryingAll, conjunctions, flag, items, operationParams, populationParts, required, selectStudies, subjectId } from './op-input.js';
 import { parseRange } from './ranges.js';
 import { molecularConsequenceObservation, sequenceOntologyCoding } from './resources.js';
 import type { GenomicStudy, MolecularConsequence } from './types.js';
-import { parseVariantItems, positionsOf, sameAllele } from './variant-items.js';
-import { variantsAt, variantsInRange, type StoredVariant } from './variant-store.js';
+import { callsInRanges, callsNamedBy, parseVariantItems, sameAllele } from './variant-items.js';
+import { variantsAt, type StoredVariant } from './variant-store.js';
 
 const SO_SYSTEMS = new Set(['http://sequenceontology.org', 'http://www.sequenceontology.org', 'http://purl.obolibrary.org/obo/so.owl']);
 const FILTERS = ['testIdentifiers', 'testDateRange', 'specimenIdentifiers', 'genomicSourceClass'];
@@ -45,16 +45,8 @@ export async function subjectConsequences(s: Session, req: FhirRequest, op: stri
   const studies = await selectStudies(s, params, patientId);
   const byId = new Map(studies.map((st) => [st.id, st]));
   const found = new Map<string, StoredVariant>();
-  if (variantItems.length) {
-    const onBuild = [...new Set(variantItems.flatMap((v) => studiesOnBuild(studies, v.build, `Variant ${v.text}`)))];
-    for (const v of await variantsAt(s.q, onBuild, positionsOf(variantItems))) {
-      if (variantItems.some((item) => byId.get(v.studyId)?.build === item.build && sameAllele(v, item))) found.set(variantObservationId(v), v);
-    }
-  }
-  for (const range of ranges) {
-    const onBuild = studiesOnBuild(studies, range.build, `Range ${range.sequence}`);
-    for (const v of await variantsInRange(s.q, onBuild, range)) if (v.consequences.length) found.set(variantObservationId(v), v);
-  }
+  const named = variantItems.length ? (await callsNamedBy(s.q, studies, variantItems)).calls : [];
+  for (const v of [...named, ...(await callsInRanges(s.q, studies, ranges)).calls]) found.set(variantObservationId(v), v);
   const parameter: ParametersParameter[] = [];
   const variants: StoredVariant[] = [];
   for (const v of found.values()) {
@@ -82,14 +74,13 @@ export async function populationConsequences(s: Session, req: FhirRequest, op: s
   const wanted = wantedTerms(params);
   const includePatients = flag(params, 'includePatientList');
   const studies = await selectStudies(s, params);
-  const byId = new Map(studies.map((st) => [st.id, st]));
   const denominator = new Set(studies.map((st) => st.patientId)).size;
   const carriers = new Map<string, Set<string>>();
   for (const text of new Set(asked.flat())) {
     const [item] = parseVariantItems([text]);
     const found = item ? await variantsAt(s.q, studies, [item]) : [];
     carriers.set(text, new Set(found
-      .filter((v) => item && byId.get(v.studyId)?.build === item.build && sameAllele(v, item) && v.consequences.some((c) => carries(c, wanted)))
+      .filter((v) => item && sameAllele(v, item) && v.consequences.some((c) => carries(c, wanted)))
       .map((v) => v.patientId)));
   }
   const parameter: ParametersParameter[] = asked.map((conjunction) => ({

@@ -15,11 +15,11 @@ import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { classifiedCalls, clinvarAt, clinvarBuilds, normaliseConditionCode, parseConditionId, type ClinvarEntry } from './clinvar.js';
 import { variantObservationId, variantObservations } from './emit.js';
 import { CONDITION_SYSTEMS, diagnosticImplicationObservation } from './implication-observation.js';
-import { flag, items, populationParts, operationParams, required, selectStudies, studiesOnBuild, subjectId } from './op-input.js';
+import { flag, items, operationParams, populationParts, required, selectStudies, subjectId } from './op-input.js';
 import { parseRange } from './ranges.js';
 import type { GenomicStudy } from './types.js';
-import { parseVariantItems, positionsOf, sameAllele, type VariantItem } from './variant-items.js';
-import { variantsAt, variantsInRange, type StoredVariant } from './variant-store.js';
+import { callsInRanges, callsNamedBy, parseVariantItems, positionsOf, sameAllele } from './variant-items.js';
+import { variantsAt, type StoredVariant } from './variant-store.js';
 
 const FILTERS = ['testIdentifiers', 'testDateRange', 'specimenIdentifiers', 'genomicSourceClass'];
 
@@ -97,10 +97,6 @@ function implicationId(i: Implication): string {
   return id.length <= 64 ? id : `dx-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
 }
 
-/** Whether a call is the allele an item names, on the item's build. */
-const isItem = (v: StoredVariant, item: VariantItem, studies: ReadonlyMap<string, GenomicStudy>): boolean =>
-  studies.get(v.studyId)?.build === item.build && sameAllele(v, item);
-
 /** Answers $find-subject-dx-implications: the implications, then the variant Observations they derive from. */
 export async function subjectDxImplications(s: Session, req: FhirRequest, op: string): Promise<FhirResponse> {
   const params = operationParams(req, op, ['subject', 'variants', 'ranges', 'conditions', ...FILTERS]);
@@ -113,17 +109,9 @@ export async function subjectDxImplications(s: Session, req: FhirRequest, op: st
   const byId = new Map(studies.map((st) => [st.id, st]));
   const calls = new Map<string, StoredVariant>();
   const searched = new Set<GenomicStudy>();
-  if (variantItems.length) {
-    const onBuild = [...new Set(variantItems.flatMap((v) => studiesOnBuild(studies, v.build, `Variant ${v.text}`)))];
-    onBuild.forEach((st) => searched.add(st));
-    for (const v of await variantsAt(s.q, onBuild, positionsOf(variantItems))) {
-      if (variantItems.some((item) => isItem(v, item, byId))) calls.set(variantObservationId(v), v);
-    }
-  }
-  for (const range of ranges) {
-    const onBuild = studiesOnBuild(studies, range.build, `Range ${range.sequence}`);
-    onBuild.forEach((st) => searched.add(st));
-    for (const v of await variantsInRange(s.q, onBuild, range)) calls.set(variantObservationId(v), v);
+  for (const found of [variantItems.length ? await callsNamedBy(s.q, studies, variantItems) : undefined, await callsInRanges(s.q, studies, ranges)]) {
+    found?.searched.forEach((st) => searched.add(st));
+    found?.calls.forEach((v) => calls.set(variantObservationId(v), v));
   }
   if (!variantItems.length && !ranges.length) {
     // Conditions only, or nothing: the subject's classified calls, found by the database's join.
@@ -171,7 +159,7 @@ export async function populationDxImplications(s: Session, req: FhirRequest, op:
   let candidates: { patientId: string; call?: StoredVariant; codes: Set<string> }[];
   if (variantGroups.length) {
     const asked = variantGroups.flat();
-    const calls = (await variantsAt(s.q, studies, positionsOf(asked))).filter((v) => asked.some((item) => isItem(v, item, byId)));
+    const calls = (await variantsAt(s.q, studies, positionsOf(asked))).filter((v) => asked.some((item) => sameAllele(v, item)));
     candidates = (await implicationsOf(s.q, calls, byId)).map((i) => ({ patientId: i.call.patientId, call: i.call, codes: entryCodes(i.entry) }));
   } else {
     const found = await classifiedCalls(s.q, studies, [...new Set(conditionGroups.flat())]);
@@ -181,7 +169,7 @@ export async function populationDxImplications(s: Session, req: FhirRequest, op:
   for (const gv of variantGroups.length ? variantGroups : [undefined]) {
     for (const gc of conditionGroups.length ? conditionGroups : [undefined]) {
       const meeting = new Set(candidates
-        .filter((c) => !gv || (c.call !== undefined && gv.some((item) => isItem(c.call as StoredVariant, item, byId))))
+        .filter((c) => !gv || (c.call !== undefined && gv.some((item) => sameAllele(c.call as StoredVariant, item))))
         .filter((c) => !gc || gc.some((code) => c.codes.has(code)))
         .map((c) => c.patientId));
       patients = patients ? new Set([...patients].filter((p) => meeting.has(p))) : meeting;

@@ -42,7 +42,7 @@ async function patientsWith(s: Session, text: string, question: PopulationQuesti
   if (question === 'specific') {
     const item = parseVariantItem(text);
     const found = await variantsAt(s.q, [...studies.values()], [item]);
-    return new Set(found.filter((v) => studies.get(v.studyId)?.build === item.build && sameAllele(v, item)).map((v) => v.patientId));
+    return new Set(found.filter((v) => sameAllele(v, item)).map((v) => v.patientId));
   }
   const range = parseRange(text);
   const found = await structuralInRange(s.q, range, [...studies.values()]);

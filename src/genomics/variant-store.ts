@@ -4,7 +4,7 @@
 import type { Queryable } from '../db/database.js';
 import { chromosomeOf } from './refseq.js';
 import { formatSpdi } from './spdi.js';
-import type { GenomicRange, GenomicStudy, MolecularConsequence, StructuralType, VariantCall } from './types.js';
+import type { GenomicBuild, GenomicRange, GenomicStudy, MolecularConsequence, StructuralType, VariantCall } from './types.js';
 
 /** Variants longer than this are "long" (migration 012's partial index); shorter ones are found by start. */
 export const SHORT_SPAN = 1000;
@@ -14,6 +14,8 @@ export interface StoredVariant extends VariantCall {
   studyId: string;
   ord: number;
   patientId: string;
+  /** The study's build: an accession names it, except the mitochondrion's (NC_012920.1 is in both). */
+  build: GenomicBuild;
 }
 
 /** The studies a read looks at: their keys, and each key's study. */
@@ -207,7 +209,7 @@ function toVariant(r: VariantRow, studies: ReadonlyMap<number, GenomicStudy>): S
     ? `${r.seq}:${r.start_pos}:${r.end_pos}:<${structuralType}>`
     : formatSpdi({ sequence: r.seq, position: r.start_pos, deleted: r.ref, inserted: r.alt });
   return {
-    studyId: study.id, ord: r.ord, patientId: study.patientId, sequence: r.seq, chromosome: chromosomeOf(r.seq, study.build)?.chromosome ?? r.seq,
+    studyId: study.id, ord: r.ord, patientId: study.patientId, build: study.build, sequence: r.seq, chromosome: chromosomeOf(r.seq, study.build)?.chromosome ?? r.seq,
     start: r.start_pos, end: r.end_pos, ref: r.ref, alt: r.alt, spdi,
     ...(structuralType ? { structuralType } : {}),
     ...(r.copy_number !== null ? { copyNumber: r.copy_number } : {}),

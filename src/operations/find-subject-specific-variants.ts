@@ -4,9 +4,8 @@
 // need a transcript map Helix does not hold, and are refused with a 400.
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { variantObservations } from '../genomics/emit.js';
-import { items, operationParams, required, selectStudies, studiesOnBuild, subjectId } from '../genomics/op-input.js';
-import { parseVariantItems, positionsOf, sameAllele } from '../genomics/variant-items.js';
-import { variantsAt } from '../genomics/variant-store.js';
+import { items, operationParams, required, selectStudies, subjectId } from '../genomics/op-input.js';
+import { callsNamedBy, parseVariantItems, sameAllele } from '../genomics/variant-items.js';
 import { badRequest } from '../fhir/errors.js';
 import { genomicsOperation } from './genomics-operation.js';
 
@@ -20,10 +19,9 @@ export const findSubjectSpecificVariantsOperation = genomicsOperation(NAME, asyn
   if (wanted.length === 0) throw badRequest(`$${NAME} requires variants`);
   const studies = await selectStudies(s, params, patientId);
   const byId = new Map(studies.map((st) => [st.id, st]));
-  const onBuild = [...new Set(wanted.flatMap((w) => studiesOnBuild(studies, w.build, `Variant ${w.text}`)))];
-  const stored = await variantsAt(s.q, onBuild, positionsOf(wanted));
+  const { calls } = await callsNamedBy(s.q, studies, wanted);
   const parameter: ParametersParameter[] = wanted.map((w) => {
-    const found = stored.filter((v) => byId.get(v.studyId)?.build === w.build && sameAllele(v, w));
+    const found = calls.filter((v) => sameAllele(v, w));
     return {
       name: 'variants',
       part: [
