@@ -12,9 +12,9 @@ import { lockKey, readCurrent } from '../storage/resource-store.js';
 import { accessionFor } from './refseq.js';
 import { changeTypeOf, genomicReport, genomicStudyProcedure, variantObservation } from './resources.js';
 import type { GenomicBuild, GenomicRange, GenomicSourceClass, GenomicStudy, VariantCall } from './types.js';
-import { deleteVariants, insertVariants, lockStudy, saveStudy } from './variant-store.js';
+import { deleteVariants, lockStudy, saveStudy, VariantBatch } from './variant-store.js';
 import { callsOf, readVcfHeader, type VcfHeader } from './vcf-calls.js';
-import { VcfError, vcfLines } from './vcf-source.js';
+import { VcfError, vcfLineBatches } from './vcf-source.js';
 
 /** Calls written per statement: large enough to amortise a round trip, small enough to stream. */
 const BATCH = 10_000;
@@ -67,59 +67,60 @@ export async function importVcf(
     let header: VcfHeader | undefined;
     let study: GenomicStudy | undefined;
     let sampleIndex = 0;
-    let batch: VariantCall[] = [];
+    let batch: VariantBatch | undefined;
     let written = 0;
     let dataLines = 0;
     const changeTypes = new Set<string>();
     const kept: VariantCall[] = [];
     // One batch is written while the next is parsed: at most one statement in flight.
     let writing: Promise<void> = Promise.resolve();
-    const flush = async (s: GenomicStudy): Promise<void> => {
-      const rows = batch;
-      const first = written;
-      written += rows.length;
-      batch = [];
+    const flush = async (full: VariantBatch): Promise<void> => {
+      written += full.size;
+      batch = new VariantBatch(q, study as GenomicStudy, written);
       await writing;
-      writing = insertVariants(q, s, rows, first);
+      writing = full.write();
       writing.catch(() => undefined); // awaited (and thrown) by the next flush or at the end
       await progress?.(written, dataLines);
     };
     try {
-      for await (const { lineNumber, text } of vcfLines(source)) {
-        if (!header) {
-          if (text.startsWith('#')) { headerLines.push(text); continue; }
-          if (text.trim() === '') continue;
-          header = readVcfHeader(headerLines);
-          const chosen = chooseSample(header, args.sample);
-          sampleIndex = chosen.index;
-          const build = chooseBuild(header, args.build);
-          study = {
-            id: earlier?.id ?? randomUUID(), reportId: earlier?.reportId ?? randomUUID(), patientId: args.patientId, build,
-            sourceClass: args.sourceClass, testIdentifier: args.testIdentifier, sampleName: chosen.name, changeTypes: [],
-            ...(args.testDate ? { testDate: args.testDate } : {}),
-            ...(args.specimenIdentifier ? { specimenIdentifier: args.specimenIdentifier } : {}),
-            ...(args.regionStudied !== undefined ? { regionsStudied: parseBed(args.regionStudied, build) } : {}),
-          };
-          study = await saveStudy(q, study, 0);
-        }
-        if (text.trim() === '' || text.startsWith('#')) continue;
-        dataLines++;
-        for (const call of callsOf(header, text, lineNumber, sampleIndex, (study as GenomicStudy).build)) {
-          changeTypes.add(changeTypeOf(call));
-          batch.push(call);
-          if (args.materialize) {
-            if (kept.length === MAX_MATERIALIZED) throw unprocessable([{ severity: 'error', code: 'too-costly', diagnostics: `materialize stores at most ${MAX_MATERIALIZED.toLocaleString('en')} variant Observations; this file has more — import it without materialize and ask the genomics operations` }]);
-            kept.push(call);
+      for await (const lines of vcfLineBatches(source)) {
+        for (const { lineNumber, text } of lines) {
+          if (!header) {
+            if (text.startsWith('#')) { headerLines.push(text); continue; }
+            if (text.trim() === '') continue;
+            header = readVcfHeader(headerLines);
+            const chosen = chooseSample(header, args.sample);
+            sampleIndex = chosen.index;
+            const build = chooseBuild(header, args.build);
+            study = {
+              id: earlier?.id ?? randomUUID(), reportId: earlier?.reportId ?? randomUUID(), patientId: args.patientId, build,
+              sourceClass: args.sourceClass, testIdentifier: args.testIdentifier, sampleName: chosen.name, changeTypes: [],
+              ...(args.testDate ? { testDate: args.testDate } : {}),
+              ...(args.specimenIdentifier ? { specimenIdentifier: args.specimenIdentifier } : {}),
+              ...(args.regionStudied !== undefined ? { regionsStudied: parseBed(args.regionStudied, build) } : {}),
+            };
+            study = await saveStudy(q, study, 0);
+            batch = new VariantBatch(q, study, 0);
+          }
+          if (text.trim() === '' || text.startsWith('#')) continue;
+          dataLines++;
+          for (const call of callsOf(header, text, lineNumber, sampleIndex, (study as GenomicStudy).build)) {
+            changeTypes.add(changeTypeOf(call));
+            (batch as VariantBatch).add(call);
+            if (args.materialize) {
+              if (kept.length === MAX_MATERIALIZED) throw unprocessable([{ severity: 'error', code: 'too-costly', diagnostics: `materialize stores at most ${MAX_MATERIALIZED.toLocaleString('en')} variant Observations; this file has more — import it without materialize and ask the genomics operations` }]);
+              kept.push(call);
+            }
           }
         }
-        if (batch.length >= BATCH) await flush(study as GenomicStudy);
+        if (batch && batch.size >= BATCH) await flush(batch);
       }
     } catch (err) {
       if (err instanceof VcfError) throw badRequest(`VCF ${err.message}`);
       throw err;
     }
-    if (!header || !study) throw badRequest('The VCF has no data lines (or no #CHROM header line)');
-    await flush(study);
+    if (!header || !study || !batch) throw badRequest('The VCF has no data lines (or no #CHROM header line)');
+    await flush(batch);
     await writing;
     study = { ...study, changeTypes: [...changeTypes].sort() };
     study = await saveStudy(q, study, written);

@@ -122,19 +122,44 @@ function copyRow(key: number, c: VariantCall, ord: number): string {
     c.vcf.pos, c.vcf.ref, copyField(c.vcf.alt)].join('\t') + '\n';
 }
 
-/** Writes one batch of calls, numbered from `firstOrd`: by COPY where the driver has it (about three times faster), else one INSERT. */
-export async function insertVariants(q: Queryable, study: GenomicStudy, calls: readonly VariantCall[], firstOrd: number): Promise<void> {
-  if (calls.length === 0) return;
-  const key = keyOf(study);
-  if (q.copyFrom) {
-    await q.copyFrom(`COPY variants (${COLUMNS}) FROM STDIN`, calls.map((c, i) => copyRow(key, c, firstOrd + i)).join(''));
-    return;
+/**
+ * Calls on their way into the store, numbered from `firstOrd`, written by `write()`: by COPY where
+ * the driver has it (about three times faster), else one INSERT. With COPY each call becomes its
+ * row text as it is added, so a batch of ten thousand holds ten thousand strings rather than the
+ * calls' objects — which then die young instead of being promoted and traced by the GC.
+ */
+export class VariantBatch {
+  private readonly rows: string[] = [];
+  private readonly calls: VariantCall[] = [];
+  private readonly key: number;
+  constructor(private readonly q: Queryable, study: GenomicStudy, readonly firstOrd: number) {
+    this.key = keyOf(study);
   }
-  const rows = calls.map((c, i) => columnValues(key, c, firstOrd + i));
-  const width = rows[0]?.length ?? 0;
-  const columns = Array.from({ length: width }, (_, k) => rows.map((r) => r[k]));
-  const types = ['int', 'int', 'text', 'int', 'int', 'text', 'text', 'text', 'real', 'text', 'bool', 'text', 'bigint', 'int', 'real', 'text', 'text', 'text', 'jsonb', 'int', 'text', 'text'];
-  await q.query(`INSERT INTO variants (${COLUMNS}) SELECT * FROM unnest(${types.map((t, k) => `$${k + 1}::${t}[]`).join(', ')})`, columns);
+
+  /** Calls added so far. */
+  get size(): number {
+    return this.rows.length + this.calls.length;
+  }
+
+  /** Adds the next call. */
+  add(call: VariantCall): void {
+    if (this.q.copyFrom) this.rows.push(copyRow(this.key, call, this.firstOrd + this.rows.length));
+    else this.calls.push(call);
+  }
+
+  /** Writes the batch's calls. */
+  async write(): Promise<void> {
+    if (this.rows.length > 0 && this.q.copyFrom) {
+      await this.q.copyFrom(`COPY variants (${COLUMNS}) FROM STDIN`, this.rows.join(''));
+      return;
+    }
+    if (this.calls.length === 0) return;
+    const rows = this.calls.map((c, i) => columnValues(this.key, c, this.firstOrd + i));
+    const width = rows[0]?.length ?? 0;
+    const columns = Array.from({ length: width }, (_, k) => rows.map((r) => r[k]));
+    const types = ['int', 'int', 'text', 'int', 'int', 'text', 'text', 'text', 'real', 'text', 'bool', 'text', 'bigint', 'int', 'real', 'text', 'text', 'text', 'jsonb', 'int', 'text', 'text'];
+    await this.q.query(`INSERT INTO variants (${COLUMNS}) SELECT * FROM unnest(${types.map((t, k) => `$${k + 1}::${t}[]`).join(', ')})`, columns);
+  }
 }
 
 /**

@@ -24,6 +24,8 @@ export interface VcfHeader {
   annotated: boolean;
   /** CHROM → accession and chromosome name, per build, worked out once per contig. */
   contigs: Map<string, { sequence: string; chromosome: string } | null>;
+  /** FORMAT column → where GT, DP, AD, AF, PS and CN are in it (-1: absent), worked out once per FORMAT. */
+  formats: Map<string, number[]>;
 }
 
 /** The SnpEff ANN subfields (http://pcingola.github.io/SnpEff/adds/VCFannotationformat_v1.0.pdf). */
@@ -50,7 +52,7 @@ export function readVcfHeader(lines: string[]): VcfHeader {
   const csq = parser.getMetadata('INFO', 'CSQ', 'Description');
   const format = typeof csq === 'string' ? /Format:\s*(.+)$/i.exec(csq)?.[1] : undefined;
   const annotated = csq !== undefined || parser.getMetadata('INFO', 'ANN') !== undefined;
-  return { samples: parser.samples, build: buildOf(parser), csqFields: format?.split('|').map((f) => f.trim()), annFields: ANN_FIELDS, parser, annotated, contigs: new Map() };
+  return { samples: parser.samples, build: buildOf(parser), csqFields: format?.split('|').map((f) => f.trim()), annFields: ANN_FIELDS, parser, annotated, contigs: new Map(), formats: new Map() };
 }
 
 // Every build the header names: ##reference and ##assembly values, contig assembly= attributes,
@@ -91,93 +93,133 @@ export function callsOf(header: VcfHeader, line: string, lineNumber: number, sam
     throw new VcfError(`sample index ${sampleIndex} is beyond the ${samples.length} sample(s) of the header`, lineNumber);
   }
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  // Count the columns, noting where the wanted sample's begins and ends.
   let columns = 1;
-  for (let i = text.indexOf('\t'); i !== -1; i = text.indexOf('\t', i + 1)) columns++;
+  let sampleStart = -1;
+  let sampleEnd = text.length;
+  for (let i = text.indexOf('\t'); i !== -1; i = text.indexOf('\t', i + 1)) {
+    columns++;
+    if (columns === 10 + sampleIndex) sampleStart = i + 1;
+    else if (columns === 11 + sampleIndex) sampleEnd = i;
+  }
   if (columns !== 9 + samples.length) throw new VcfError(`expected ${9 + samples.length} tab-separated columns, found ${columns}`, lineNumber);
-  const [chrom = '', posText = '', idText = '', ref = '', altText = '', , filter = ''] = text.split('\t', 7);
+  const variant = parseLine(header.parser, text, lineNumber);
+  // @gmod/vcf has split the fixed columns; POS is checked as written, before it became a number.
+  const posEnd = text.indexOf('\t', text.indexOf('\t') + 1);
+  const posText = text.slice(text.indexOf('\t') + 1, posEnd);
   if (!/^[1-9][0-9]{0,11}$/.test(posText)) throw new VcfError(`POS ${show(posText)} is not a positive integer`, lineNumber);
+  const ref = variant.REF ?? '';
   if (!/^[ACGTN]+$/i.test(ref)) throw new VcfError(`REF ${show(ref)} is not a sequence of A, C, G, T and N`, lineNumber);
-  const alts = altText === '.' ? [] : altText.split(',');
+  const alts = variant.ALT ?? [];
   const kinds: AltKind[] = [];
   for (const alt of alts) {
     const kind = altKind(alt);
     if (!kind) throw new VcfError(`ALT ${show(alt)} is neither bases, a symbolic allele nor a breakend`, lineNumber);
     kinds.push(kind);
   }
-  const variant = parseLine(header.parser, text, lineNumber);
-  const sample = sampleFields(variant, sampleIndex);
+  const sample = sampleFields(header, variant.FORMAT, text, sampleStart, sampleEnd);
   const gt = sample.GT;
-  if (gt === undefined || gt === '' || gt === '.') return [];
+  if (gt === undefined) return [];
   if (!/^[|/]?(?:\.|[0-9]+)(?:[|/](?:\.|[0-9]+))*$/.test(gt)) throw new VcfError(`GT ${show(gt)} is not a genotype`, lineNumber);
-  // VCF 4.4 allows a leading phase marker (`|0/1`); it only says how the first allele is phased.
-  const alleles = gt.replace(/^[|/]/, '').split(/[|/]/).map((a) => (a === '.' ? undefined : Number(a)));
+  const alleles = genotypeAlleles(gt);
   const altIndices: number[] = [];
   for (const a of alleles) if (a !== undefined && a > 0 && !altIndices.includes(a)) altIndices.push(a);
-  altIndices.sort((a, b) => a - b);
+  if (altIndices.length > 1) altIndices.sort((a, b) => a - b);
   const beyond = altIndices.find((a) => a > alts.length);
   if (beyond !== undefined) throw new VcfError(`GT ${show(gt)} refers to ALT ${beyond} but the record has ${alts.length} ALT allele(s)`, lineNumber);
   // `*` (allele missing under an upstream deletion) and `<*>`/`<NON_REF>` (gVCF: any other allele) name no variant.
   const called = altIndices.filter((a) => kinds[a - 1] !== 'placeholder');
   if (called.length === 0) return [];
 
-  const contig = contigOf(header, build, chrom);
-  if (!contig) throw new VcfError(`chromosome ${show(chrom)} is not a ${build} chromosome Helix knows`, lineNumber);
+  const contig = contigOf(header, variant.CHROM ?? '', build);
+  if (!contig) throw new VcfError(`chromosome ${show(variant.CHROM ?? '')} is not a ${build} chromosome Helix knows`, lineNumber);
   const { sequence, chromosome } = contig;
   const pos = Number(posText);
   const info = variant.INFO;
-  const svtype = structuralTypeOf(Array.isArray(info.SVTYPE) ? info.SVTYPE[0]?.toString() : undefined);
+  const svtype = info.SVTYPE === undefined ? undefined : structuralTypeOf(Array.isArray(info.SVTYPE) ? info.SVTYPE[0]?.toString() : undefined);
   const depth = integer(sample.DP) ?? (samples.length === 1 ? numberAt(info.DP, 0) : undefined);
-  const ad = (sample.AD ?? '').split(',').map(integer);
-  const adSum = ad.reduce<number>((sum, n) => sum + (n ?? 0), 0);
-  const afs = (sample.AF ?? '').split(',');
-  const ids = idText === '.' || idText === '' ? [] : idText.split(';');
+  const ad = sample.AD === undefined ? undefined : sample.AD.split(',');
+  let adSum = 0;
+  if (ad) for (const n of ad) adSum += integer(n) ?? 0;
+  const afs = sample.AF === undefined ? undefined : sample.AF.split(',');
+  // @gmod/vcf gives `.` as no IDs; an empty ID column is none too.
+  const ids = variant.ID === undefined || (variant.ID.length === 1 && variant.ID[0] === '') ? [] : variant.ID;
+  const filter = variant.FILTER === undefined ? '' : typeof variant.FILTER === 'string' ? variant.FILTER : variant.FILTER.join(';');
   const phased = gt.includes('|');
+  const zygosityOf = (a: number): VariantCall['zygosity'] =>
+    alleles.length === 1 ? 'hemizygous' : alleles.every((x) => x === a) ? 'homozygous' : 'heterozygous';
   const vepAlleles = header.csqFields ? vepAllelesOf(ref, alts) : alts;
 
   const calls: VariantCall[] = [];
   for (const a of called) {
     const alt = alts[a - 1] as string;
     const kind = kinds[a - 1];
-    let where: Pick<VariantCall, 'start' | 'end' | 'ref' | 'alt' | 'spdi'>;
+    let call: VariantCall;
     let structuralType = svtype;
+    const consequences = header.annotated
+      ? consequencesOf(header, info, a, alts, [kind === 'bases' ? vepAlleles[a - 1] as string : VEP_SV_NAMES[svtypeOfAlt(kind, alt, svtype) as StructuralType] ?? alt])
+      : [];
     if (kind === 'bases') {
       const t = trimAllele(pos - 1, ref, alt);
       if (t.deleted === '' && t.inserted === '') continue; // ALT equal to REF: nothing changed
       const spdi = formatSpdi({ sequence, position: t.position, deleted: t.deleted, inserted: t.inserted });
-      where = { start: t.position, end: t.position + t.deleted.length, ref: t.deleted, alt: t.inserted, spdi };
+      call = {
+        sequence, chromosome, start: t.position, end: t.position + t.deleted.length, ref: t.deleted, alt: t.inserted, spdi,
+        vcf: { pos, ref, alt }, ids, genotype: gt, phased, zygosity: zygosityOf(a), filter, consequences,
+      };
     } else {
-      structuralType = kind === 'breakend' ? 'BND' : structuralTypeOf(alt.slice(1, -1)) ?? svtype;
+      structuralType = svtypeOfAlt(kind, alt, svtype);
       if (!structuralType) throw new VcfError(`ALT ${show(alt)} is a symbolic allele of unknown kind (and INFO SVTYPE does not say)`, lineNumber);
       const { start, end } = structuralInterval(structuralType, alt, pos, ref, info, a, lineNumber);
-      where = { start, end, ref: '', alt: '', spdi: `${sequence}:${start}:${end}:<${structuralType}>` };
+      call = {
+        sequence, chromosome, start, end, ref: '', alt: '', spdi: `${sequence}:${start}:${end}:<${structuralType}>`,
+        vcf: { pos, ref, alt }, ids, genotype: gt, phased, zygosity: zygosityOf(a), filter, consequences,
+      };
     }
-    const adAlt = ad[a];
+    // Optional fields are set only when defined (not set to undefined): calls are compared and stored as JSON.
+    if (structuralType !== undefined) call.structuralType = structuralType;
+    const copyNumber = structuralType ? decimal(sample.CN) ?? numberAt(info.CN, alts.length > 1 ? a - 1 : 0) : undefined;
+    if (copyNumber !== undefined) call.copyNumber = copyNumber;
+    // A phase set means nothing on an unphased genotype (VCF 4.3 §1.6.2, PS).
+    const phaseSet = phased ? integer(sample.PS) : undefined;
+    if (phaseSet !== undefined) call.phaseSet = phaseSet;
+    if (depth !== undefined) call.depth = depth;
+    const adAlt = ad ? integer(ad[a]) : undefined;
     // AD(alt)/DP; AD(alt)/sum(AD) when FORMAT DP is missing or smaller than AD(alt) (a filtered DP).
     const denominator = sample.DP !== undefined && depth !== undefined && adAlt !== undefined && adAlt <= depth ? depth : adSum;
-    const consequences = header.annotated
-      ? consequencesOf(header, info, a, alts, [kind === 'bases' ? vepAlleles[a - 1] as string : VEP_SV_NAMES[structuralType as StructuralType] ?? alt])
-      : [];
-    const call: VariantCall = {
-      sequence, chromosome, ...where, vcf: { pos, ref, alt }, ids, genotype: gt, phased,
-      zygosity: alleles.length === 1 ? 'hemizygous' : alleles.every((x) => x === a) ? 'homozygous' : 'heterozygous',
-      filter: filter === '.' ? '' : filter,
-      consequences,
-    };
-    calls.push(assignDefined(call, {
-      structuralType,
-      copyNumber: structuralType ? decimal(sample.CN) ?? numberAt(info.CN, alts.length > 1 ? a - 1 : 0) : undefined,
-      // A phase set means nothing on an unphased genotype (VCF 4.3 §1.6.2, PS).
-      phaseSet: phased ? integer(sample.PS) : undefined,
-      depth,
-      alleleFrequency: decimal(afs[a - 1]) ?? (adAlt !== undefined && denominator > 0 ? adAlt / denominator : undefined),
-      gene: consequences.find((c) => c.gene)?.gene,
-    }));
+    const alleleFrequency = decimal(afs?.[a - 1]) ?? (adAlt !== undefined && denominator > 0 ? adAlt / denominator : undefined);
+    if (alleleFrequency !== undefined) call.alleleFrequency = alleleFrequency;
+    const gene = consequences.find((c) => c.gene)?.gene;
+    if (gene !== undefined) call.gene = gene;
+    calls.push(call);
   }
   return calls;
 }
 
+/** The structural kind of a non-bases ALT: a breakend's, else the symbolic ID's, else INFO SVTYPE's. */
+function svtypeOfAlt(kind: AltKind | undefined, alt: string, svtype: StructuralType | undefined): StructuralType | undefined {
+  return kind === 'breakend' ? 'BND' : structuralTypeOf(alt.slice(1, -1)) ?? svtype;
+}
+
+/**
+ * The allele indices of a GT (undefined for `.`), in order. VCF 4.4 allows a leading phase marker
+ * (`|0/1`); it only says how the first allele is phased.
+ */
+function genotypeAlleles(gt: string): (number | undefined)[] {
+  const out: (number | undefined)[] = [];
+  let from = gt.charCodeAt(0) === 124 || gt.charCodeAt(0) === 47 ? 1 : 0;
+  for (let i = from; i <= gt.length; i++) {
+    const c = i === gt.length ? 47 : gt.charCodeAt(i);
+    if (c !== 124 && c !== 47) continue; // neither | nor /
+    const allele = gt.slice(from, i);
+    out.push(allele === '.' ? undefined : Number(allele));
+    from = i + 1;
+  }
+  return out;
+}
+
 /** A CHROM's accession and chromosome name on `build` (null when the build has no such chromosome), cached on the header. */
-function contigOf(header: VcfHeader, build: GenomicBuild, chrom: string): { sequence: string; chromosome: string } | null {
+function contigOf(header: VcfHeader, chrom: string, build: GenomicBuild): { sequence: string; chromosome: string } | null {
   const key = `${build}\t${chrom}`;
   let contig = header.contigs.get(key);
   if (contig === undefined) {
@@ -315,17 +357,28 @@ function parseLine(parser: VCF, text: string, lineNumber: number): Variant {
   }
 }
 
-// The sample's GT, DP, AD, AF, PS and CN as written (undefined when absent or `.`).
-function sampleFields(variant: Variant, sampleIndex: number): Partial<Record<'GT' | 'DP' | 'AD' | 'AF' | 'PS' | 'CN', string>> {
-  const keys = ['GT', 'DP', 'AD', 'AF', 'PS', 'CN'] as const;
-  const out: Partial<Record<(typeof keys)[number], string>> = {};
-  variant.processFormatFields([...keys], (str, ranges, index) => {
-    if (index !== sampleIndex) return;
-    keys.forEach((key, k) => {
-      const value = (ranges[2 * k] as number) < 0 ? '' : str.slice(ranges[2 * k], ranges[2 * k + 1]);
-      if (value !== '' && value !== '.') out[key] = value;
-    });
-  });
+type SampleKey = 'GT' | 'DP' | 'AD' | 'AF' | 'PS' | 'CN';
+const SAMPLE_KEYS: readonly SampleKey[] = ['GT', 'DP', 'AD', 'AF', 'PS', 'CN'];
+
+/**
+ * The sample's GT, DP, AD, AF, PS and CN as written (undefined when absent or `.`), read from its
+ * column `[start, end)` of the line by where the FORMAT column puts them (worked out once per
+ * distinct FORMAT: a file has a handful).
+ */
+function sampleFields(header: VcfHeader, format: string | undefined, text: string, start: number, end: number): Partial<Record<SampleKey, string>> {
+  let at = header.formats.get(format ?? '');
+  if (!at) {
+    const keys = (format ?? '').split(':');
+    at = SAMPLE_KEYS.map((key) => keys.indexOf(key));
+    header.formats.set(format ?? '', at);
+  }
+  const values = text.slice(start, end).split(':');
+  const out: Partial<Record<SampleKey, string>> = {};
+  for (let k = 0; k < SAMPLE_KEYS.length; k++) {
+    const i = at[k] as number;
+    const value = i < 0 ? undefined : values[i];
+    if (value !== undefined && value !== '' && value !== '.') out[SAMPLE_KEYS[k] as SampleKey] = value;
+  }
   return out;
 }
 
