@@ -12,8 +12,8 @@ import { lockKey, readCurrent } from '../storage/resource-store.js';
 import { accessionFor } from './refseq.js';
 import { changeTypeOf, genomicReport, genomicStudyProcedure, variantObservation } from './resources.js';
 import type { GenomicBuild, GenomicRange, GenomicSourceClass, GenomicStudy, VariantCall } from './types.js';
-import { deleteVariants, lockStudy, saveStudy, VariantBatch } from './variant-store.js';
-import { callsOf, readVcfHeader, type VcfHeader } from './vcf-calls.js';
+import { deleteVariants, insertSiteGenotypes, lockStudy, saveStudy, VariantBatch } from './variant-store.js';
+import { callsOf, readVcfHeader, siteGenotypeOf, siteOf, type SiteGenotype, type VcfHeader } from './vcf-calls.js';
 import { VcfError, vcfLineBatches } from './vcf-source.js';
 
 /** Calls written per statement: large enough to amortise a round trip, small enough to stream. */
@@ -34,7 +34,16 @@ export interface VcfImport {
   regionStudied?: string;
   /** Also store each call's variant Observation as a resource, referenced from the report (small panels only). */
   materialize?: boolean;
+  /**
+   * Sites whose genotypes are kept whatever they are, reference and no-call included (accession →
+   * 1-based VCF POS): the defined positions of the star-allele definitions, which must tell
+   * "called reference" from "not in the file".
+   */
+  sites?: SitesOfInterest;
 }
+
+/** Accession → 1-based VCF positions. */
+export type SitesOfInterest = ReadonlyMap<string, ReadonlySet<number>>;
 
 /** Calls an import may materialise as Observation resources; a larger file is refused (a genome belongs in the store). */
 export const MAX_MATERIALIZED = 10_000;
@@ -72,6 +81,7 @@ export async function importVcf(
     let dataLines = 0;
     const changeTypes = new Set<string>();
     const kept: VariantCall[] = [];
+    const sites: (SiteGenotype & { line: number })[] = [];
     // One batch is written while the next is parsed: at most one statement in flight.
     let writing: Promise<void> = Promise.resolve();
     const flush = async (full: VariantBatch): Promise<void> => {
@@ -104,6 +114,11 @@ export async function importVcf(
           }
           if (text.trim() === '' || text.startsWith('#')) continue;
           dataLines++;
+          if (args.sites) {
+            const build = (study as GenomicStudy).build;
+            const at = siteOf(header, text, build);
+            if (at && args.sites.get(at.sequence)?.has(at.pos)) sites.push({ ...siteGenotypeOf(header, text, lineNumber, sampleIndex, build), line: lineNumber });
+          }
           for (const call of callsOf(header, text, lineNumber, sampleIndex, (study as GenomicStudy).build)) {
             changeTypes.add(changeTypeOf(call));
             (batch as VariantBatch).add(call);
@@ -122,6 +137,7 @@ export async function importVcf(
     if (!header || !study || !batch) throw badRequest('The VCF has no data lines (or no #CHROM header line)');
     await flush(batch);
     await writing;
+    await insertSiteGenotypes(q, study, sites);
     study = { ...study, changeTypes: [...changeTypes].sort() };
     study = await saveStudy(q, study, written);
     const resultIds = await materializeVariants(ctx, q, study, kept);

@@ -5,6 +5,7 @@ import type { Queryable } from '../db/database.js';
 import { chromosomeOf } from './refseq.js';
 import { formatSpdi } from './spdi.js';
 import type { GenomicBuild, GenomicRange, GenomicStudy, MolecularConsequence, StructuralType, VariantCall } from './types.js';
+import type { SiteGenotype } from './vcf-calls.js';
 
 /** Variants longer than this are "long" (migration 012's partial index); shorter ones are found by start. */
 export const SHORT_SPAN = 1000;
@@ -70,9 +71,32 @@ export async function lockStudy(q: Queryable, patientId: string, testIdentifier:
   return rows[0] && toStudy(rows[0]);
 }
 
-/** Deletes a study's variants (before it is imported again). */
+/** Deletes a study's variants and site genotypes (before it is imported again). */
 export async function deleteVariants(q: Queryable, study: GenomicStudy): Promise<void> {
   await q.query('DELETE FROM variants WHERE study_key = $1', [keyOf(study)]);
+  await q.query('DELETE FROM site_genotypes WHERE study_key = $1', [keyOf(study)]);
+}
+
+/** Stores a study's genotypes at the sites of interest (migration 014), with the line each came from. */
+export async function insertSiteGenotypes(q: Queryable, study: GenomicStudy, sites: readonly (SiteGenotype & { line: number })[]): Promise<void> {
+  if (sites.length === 0) return;
+  await q.query(
+    `INSERT INTO site_genotypes (study_key, seq, pos, ref, alt, genotype, phase_set, line)
+     SELECT $1::int, * FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[])`,
+    [keyOf(study), sites.map((s) => s.sequence), sites.map((s) => s.pos), sites.map((s) => s.ref),
+      sites.map((s) => (s.alts.length ? s.alts.join(',') : '.')), sites.map((s) => s.genotype), sites.map((s) => s.phaseSet ?? null), sites.map((s) => s.line)],
+  );
+}
+
+/** A study's genotypes at the sites of interest on one sequence, in file order. */
+export async function siteGenotypes(q: Queryable, study: GenomicStudy, sequence: string): Promise<SiteGenotype[]> {
+  const rows = await q.query<{ seq: string; pos: number; ref: string; alt: string; genotype: string; phase_set: string | number | null }>(
+    'SELECT seq, pos, ref, alt, genotype, phase_set FROM site_genotypes WHERE study_key = $1 AND seq = $2 ORDER BY line', [keyOf(study), sequence]);
+  return rows.map((r) => {
+    const site: SiteGenotype = { sequence: r.seq, pos: r.pos, ref: r.ref, alts: r.alt === '.' ? [] : r.alt.split(','), genotype: r.genotype };
+    if (r.phase_set !== null) site.phaseSet = Number(r.phase_set);
+    return site;
+  });
 }
 
 /** The studies matching a filter, oldest test first. */

@@ -88,56 +88,20 @@ function buildOf(parser: VCF): GenomicBuild | undefined {
  * the build does not have.
  */
 export function callsOf(header: VcfHeader, line: string, lineNumber: number, sampleIndex: number, build: GenomicBuild): VariantCall[] {
-  const { samples } = header;
-  if (!Number.isInteger(sampleIndex) || sampleIndex < 0 || sampleIndex >= samples.length) {
-    throw new VcfError(`sample index ${sampleIndex} is beyond the ${samples.length} sample(s) of the header`, lineNumber);
-  }
-  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-  // Count the columns, noting where the wanted sample's begins and ends.
-  let columns = 1;
-  let sampleStart = -1;
-  let sampleEnd = text.length;
-  for (let i = text.indexOf('\t'); i !== -1; i = text.indexOf('\t', i + 1)) {
-    columns++;
-    if (columns === 10 + sampleIndex) sampleStart = i + 1;
-    else if (columns === 11 + sampleIndex) sampleEnd = i;
-  }
-  if (columns !== 9 + samples.length) throw new VcfError(`expected ${9 + samples.length} tab-separated columns, found ${columns}`, lineNumber);
-  const variant = parseLine(header.parser, text, lineNumber);
-  // @gmod/vcf has split the fixed columns; POS is checked as written, before it became a number.
-  const posEnd = text.indexOf('\t', text.indexOf('\t') + 1);
-  const posText = text.slice(text.indexOf('\t') + 1, posEnd);
-  if (!/^[1-9][0-9]{0,11}$/.test(posText)) throw new VcfError(`POS ${show(posText)} is not a positive integer`, lineNumber);
-  const ref = variant.REF ?? '';
-  if (!/^[ACGTN]+$/i.test(ref)) throw new VcfError(`REF ${show(ref)} is not a sequence of A, C, G, T and N`, lineNumber);
-  const alts = variant.ALT ?? [];
-  const kinds: AltKind[] = [];
-  for (const alt of alts) {
-    const kind = altKind(alt);
-    if (!kind) throw new VcfError(`ALT ${show(alt)} is neither bases, a symbolic allele nor a breakend`, lineNumber);
-    kinds.push(kind);
-  }
-  const sample = sampleFields(header, variant.FORMAT, text, sampleStart, sampleEnd);
-  const gt = sample.GT;
+  const record = readRecord(header, line, lineNumber, sampleIndex);
+  const { variant, pos, ref, alts, kinds, sample, alleles } = record;
+  const gt = record.gt;
   if (gt === undefined) return [];
-  if (!/^[|/]?(?:\.|[0-9]+)(?:[|/](?:\.|[0-9]+))*$/.test(gt)) throw new VcfError(`GT ${show(gt)} is not a genotype`, lineNumber);
-  const alleles = genotypeAlleles(gt);
-  const altIndices: number[] = [];
-  for (const a of alleles) if (a !== undefined && a > 0 && !altIndices.includes(a)) altIndices.push(a);
-  if (altIndices.length > 1) altIndices.sort((a, b) => a - b);
-  const beyond = altIndices.find((a) => a > alts.length);
-  if (beyond !== undefined) throw new VcfError(`GT ${show(gt)} refers to ALT ${beyond} but the record has ${alts.length} ALT allele(s)`, lineNumber);
   // `*` (allele missing under an upstream deletion) and `<*>`/`<NON_REF>` (gVCF: any other allele) name no variant.
-  const called = altIndices.filter((a) => kinds[a - 1] !== 'placeholder');
+  const called = record.altIndices.filter((a) => kinds[a - 1] !== 'placeholder');
   if (called.length === 0) return [];
 
   const contig = contigOf(header, variant.CHROM ?? '', build);
   if (!contig) throw new VcfError(`chromosome ${show(variant.CHROM ?? '')} is not a ${build} chromosome Helix knows`, lineNumber);
   const { sequence, chromosome } = contig;
-  const pos = Number(posText);
   const info = variant.INFO;
   const svtype = info.SVTYPE === undefined ? undefined : structuralTypeOf(Array.isArray(info.SVTYPE) ? info.SVTYPE[0]?.toString() : undefined);
-  const depth = integer(sample.DP) ?? (samples.length === 1 ? numberAt(info.DP, 0) : undefined);
+  const depth = integer(sample.DP) ?? (header.samples.length === 1 ? numberAt(info.DP, 0) : undefined);
   const ad = sample.AD === undefined ? undefined : sample.AD.split(',');
   let adSum = 0;
   if (ad) for (const n of ad) adSum += integer(n) ?? 0;
@@ -194,6 +158,100 @@ export function callsOf(header: VcfHeader, line: string, lineNumber: number, sam
     calls.push(call);
   }
   return calls;
+}
+
+/** A data line, checked, with the wanted sample's fields: what callsOf and siteGenotypeOf start from. */
+interface VcfRecord {
+  variant: Variant;
+  pos: number;
+  ref: string;
+  alts: string[];
+  kinds: AltKind[];
+  sample: Partial<Record<SampleKey, string>>;
+  /** The sample's GT, undefined when absent or `.`. */
+  gt: string | undefined;
+  /** The GT's allele indices (undefined for `.`). */
+  alleles: (number | undefined)[];
+  /** The distinct ALT indices the GT names, ascending. */
+  altIndices: number[];
+}
+
+function readRecord(header: VcfHeader, line: string, lineNumber: number, sampleIndex: number): VcfRecord {
+  const { samples } = header;
+  if (!Number.isInteger(sampleIndex) || sampleIndex < 0 || sampleIndex >= samples.length) {
+    throw new VcfError(`sample index ${sampleIndex} is beyond the ${samples.length} sample(s) of the header`, lineNumber);
+  }
+  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  // Count the columns, noting where the wanted sample's begins and ends.
+  let columns = 1;
+  let sampleStart = -1;
+  let sampleEnd = text.length;
+  for (let i = text.indexOf('\t'); i !== -1; i = text.indexOf('\t', i + 1)) {
+    columns++;
+    if (columns === 10 + sampleIndex) sampleStart = i + 1;
+    else if (columns === 11 + sampleIndex) sampleEnd = i;
+  }
+  if (columns !== 9 + samples.length) throw new VcfError(`expected ${9 + samples.length} tab-separated columns, found ${columns}`, lineNumber);
+  const variant = parseLine(header.parser, text, lineNumber);
+  // @gmod/vcf has split the fixed columns; POS is checked as written, before it became a number.
+  const posEnd = text.indexOf('\t', text.indexOf('\t') + 1);
+  const posText = text.slice(text.indexOf('\t') + 1, posEnd);
+  if (!/^[1-9][0-9]{0,11}$/.test(posText)) throw new VcfError(`POS ${show(posText)} is not a positive integer`, lineNumber);
+  const ref = variant.REF ?? '';
+  if (!/^[ACGTN]+$/i.test(ref)) throw new VcfError(`REF ${show(ref)} is not a sequence of A, C, G, T and N`, lineNumber);
+  const alts = variant.ALT ?? [];
+  const kinds: AltKind[] = [];
+  for (const alt of alts) {
+    const kind = altKind(alt);
+    if (!kind) throw new VcfError(`ALT ${show(alt)} is neither bases, a symbolic allele nor a breakend`, lineNumber);
+    kinds.push(kind);
+  }
+  const sample = sampleFields(header, variant.FORMAT, text, sampleStart, sampleEnd);
+  const gt = sample.GT;
+  const record: VcfRecord = { variant, pos: Number(posText), ref, alts, kinds, sample, gt, alleles: [], altIndices: [] };
+  if (gt === undefined) return record;
+  if (!/^[|/]?(?:\.|[0-9]+)(?:[|/](?:\.|[0-9]+))*$/.test(gt)) throw new VcfError(`GT ${show(gt)} is not a genotype`, lineNumber);
+  record.alleles = genotypeAlleles(gt);
+  const altIndices = record.altIndices;
+  for (const a of record.alleles) if (a !== undefined && a > 0 && !altIndices.includes(a)) altIndices.push(a);
+  if (altIndices.length > 1) altIndices.sort((a, b) => a - b);
+  const beyond = altIndices.find((a) => a > alts.length);
+  if (beyond !== undefined) throw new VcfError(`GT ${show(gt)} refers to ALT ${beyond} but the record has ${alts.length} ALT allele(s)`, lineNumber);
+  return record;
+}
+
+/** Where a data line is: its chromosome's accession on `build` and its 1-based POS (undefined for a chromosome the build lacks). Cheap: no parsing beyond the two columns. */
+export function siteOf(header: VcfHeader, line: string, build: GenomicBuild): { sequence: string; pos: number } | undefined {
+  const chromEnd = line.indexOf('\t');
+  const posEnd = line.indexOf('\t', chromEnd + 1);
+  if (chromEnd < 0 || posEnd < 0) return undefined;
+  const contig = contigOf(header, line.slice(0, chromEnd), build);
+  return contig ? { sequence: contig.sequence, pos: Number(line.slice(chromEnd + 1, posEnd)) } : undefined;
+}
+
+/** The sample's genotype at one site as written, reference calls and no-calls included (star-allele calling needs both). */
+export interface SiteGenotype {
+  sequence: string;
+  /** 1-based VCF POS, with REF and ALT untrimmed: allele definitions are written in VCF coordinates. */
+  pos: number;
+  ref: string;
+  alts: string[];
+  /** GT as written; `.` when the sample has none. */
+  genotype: string;
+  /** FORMAT PS of a phased genotype. */
+  phaseSet?: number;
+}
+
+/** The genotype of sample `sampleIndex` on one data line; throws VcfError like callsOf for a malformed line. */
+export function siteGenotypeOf(header: VcfHeader, line: string, lineNumber: number, sampleIndex: number, build: GenomicBuild): SiteGenotype {
+  const record = readRecord(header, line, lineNumber, sampleIndex);
+  const chrom = record.variant.CHROM ?? '';
+  const contig = contigOf(header, chrom, build);
+  if (!contig) throw new VcfError(`chromosome ${show(chrom)} is not a ${build} chromosome Helix knows`, lineNumber);
+  const site: SiteGenotype = { sequence: contig.sequence, pos: record.pos, ref: record.ref, alts: record.alts, genotype: record.gt ?? '.' };
+  const phaseSet = record.gt?.includes('|') ? integer(record.sample.PS) : undefined;
+  if (phaseSet !== undefined) site.phaseSet = phaseSet;
+  return site;
 }
 
 /** The structural kind of a non-bases ALT: a breakend's, else the symbolic ID's, else INFO SVTYPE's. */
