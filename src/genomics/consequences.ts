@@ -6,8 +6,9 @@
 import type { Observation, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
-import { variantObservationId, variantObservations } from './emit.js';
+import { variantObservationId, variantObservationsJson } from './emit.js';
 import { carryingAll, conjunctions, flag, items, operationParams, populationParts, required, selectStudies, subjectId } from './op-input.js';
+import { parameterJson, parametersJson, resourceParameterJson } from './parameters-json.js';
 import { parseRange } from './ranges.js';
 import { molecularConsequenceObservation, sequenceOntologyCoding } from './resources.js';
 import type { GenomicStudy, MolecularConsequence } from './types.js';
@@ -47,16 +48,16 @@ export async function subjectConsequences(s: Session, req: FhirRequest, op: stri
   const found = new Map<string, StoredVariant>();
   const named = variantItems.length ? (await callsNamedBy(s.q, studies, variantItems)).calls : [];
   for (const v of [...named, ...(await callsInRanges(s.q, studies, ranges)).calls]) found.set(variantObservationId(v), v);
-  const parameter: ParametersParameter[] = [];
+  const parameter: string[] = [];
   const variants: StoredVariant[] = [];
   for (const v of found.values()) {
     const matching = consequenceObservations(v, byId.get(v.studyId) as GenomicStudy, wanted);
     if (!matching.length) continue;
     variants.push(v);
-    parameter.push(...matching.map((resource) => ({ name: 'consequence', resource })));
+    parameter.push(...matching.map((resource) => parameterJson({ name: 'consequence', resource })));
   }
-  parameter.push(...variantObservations(variants, byId).map((resource) => ({ name: 'variant', resource })));
-  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
+  parameter.push(...variantObservationsJson(variants, byId).map((text) => resourceParameterJson('variant', text)));
+  return { status: 200, headers: {}, text: parametersJson(parameter) };
 }
 
 /** The consequence Observations of one call, ids `{variant}-c{n}` (n = position among its annotations). */

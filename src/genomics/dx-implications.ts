@@ -8,14 +8,14 @@
 // CLNDISDB identifiers. As in every genomics operation here, a comma means OR and a repeated
 // parameter AND.
 import { createHash } from 'node:crypto';
-import type { ParametersParameter } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/database.js';
 import { badRequest, unprocessable } from '../fhir/errors.js';
 import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
 import { classifiedCalls, clinvarAt, clinvarBuilds, normaliseConditionCode, parseConditionId, type ClinvarEntry } from './clinvar.js';
-import { variantObservationId, variantObservations } from './emit.js';
+import { variantObservationId, variantObservationsJson } from './emit.js';
 import { CONDITION_SYSTEMS, diagnosticImplicationObservation } from './implication-observation.js';
 import { flag, items, operationParams, populationParts, required, selectStudies, subjectId } from './op-input.js';
+import { parameterJson, parametersJson, resourceParameterJson } from './parameters-json.js';
 import { parseRange } from './ranges.js';
 import type { GenomicStudy } from './types.js';
 import { callsInRanges, callsNamedBy, parseVariantItems, positionsOf, sameAllele } from './variant-items.js';
@@ -122,13 +122,13 @@ export async function subjectDxImplications(s: Session, req: FhirRequest, op: st
   const found = (await implicationsOf(s.q, [...calls.values()], byId, codes)).sort((a, b) =>
     a.call.sequence.localeCompare(b.call.sequence) || a.call.start - b.call.start || a.call.end - b.call.end ||
     a.call.studyId.localeCompare(b.call.studyId) || a.call.ord - b.call.ord || Number(a.entry.variationId) - Number(b.entry.variationId));
-  const parameter: ParametersParameter[] = found.map((i) => ({
+  const parameter = found.map((i) => parameterJson({
     name: 'implication',
     resource: diagnosticImplicationObservation(i.entry, { id: variantObservationId(i.call) }, byId.get(i.call.studyId) as GenomicStudy, { id: implicationId(i) }),
   }));
   const derivedFrom = [...new Map(found.map((i) => [variantObservationId(i.call), i.call])).values()];
-  parameter.push(...variantObservations(derivedFrom, byId).map((resource) => ({ name: 'variant', resource })));
-  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
+  parameter.push(...variantObservationsJson(derivedFrom, byId).map((text) => resourceParameterJson('variant', text)));
+  return { status: 200, headers: {}, text: parametersJson(parameter) };
 }
 
 /**

@@ -2,16 +2,16 @@
 // Observation per stored call (id `{study}-{ord}`, stable across requests) and sequence-phase-
 // relationship Observations between phased heterozygous calls of one phase set.
 import type { Observation } from '@medplum/fhirtypes';
-import { sequencePhaseRelationship, variantObservation } from './resources.js';
+import { sequencePhaseRelationship, variantObservationJson } from './resources.js';
 import type { GenomicStudy } from './types.js';
 import type { StoredVariant } from './variant-store.js';
 
 /** The stable id of a stored call's variant Observation. */
 export const variantObservationId = (v: StoredVariant): string => `${v.studyId}-${v.ord}`;
 
-/** The variant Observation of each stored call. */
-export function variantObservations(variants: readonly StoredVariant[], studies: ReadonlyMap<string, GenomicStudy>): Observation[] {
-  return variants.map((v) => variantObservation(v, studies.get(v.studyId) as GenomicStudy, { id: variantObservationId(v) }));
+/** The variant Observation of each stored call, as JSON text (the operations answer in text; see parameters-json.ts). */
+export function variantObservationsJson(variants: readonly StoredVariant[], studies: ReadonlyMap<string, GenomicStudy>): string[] {
+  return variants.map((v) => variantObservationJson(v, studies.get(v.studyId) as GenomicStudy, variantObservationId(v)));
 }
 
 /**

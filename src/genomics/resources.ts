@@ -11,6 +11,7 @@ export {
   sequenceOntologyCoding,
   sequencePhaseRelationship,
   variantObservation,
+  variantObservationJson,
 } from './variant-observation.js';
 export { genomicReport, genomicStudyProcedure } from './study-resources.js';
 export { diagnosticImplicationObservation } from './implication-observation.js';

@@ -2,11 +2,11 @@
 // find-subject-structural-intersecting/subsuming-variants: for each range item, whether the
 // subject has a variant there (presence) and, with includeVariants, the variant Observations;
 // find-subject-variants can add the sequence-phase-relationships among them (includePhasing).
-import type { ParametersParameter } from '@medplum/fhirtypes';
 import { FhirError, badRequest } from '../fhir/errors.js';
 import type { FhirRequest, FhirResponse, Session } from '../fhir/types.js';
-import { phaseRelationships, variantObservations } from './emit.js';
+import { phaseRelationships, variantObservationsJson } from './emit.js';
 import { flag, items, operationParams, required, selectStudies, studiesOnBuild, subjectId } from './op-input.js';
+import { parameterJson, parametersJson, partsParameterJson, resourceParameterJson } from './parameters-json.js';
 import { formatRange, parseRange } from './ranges.js';
 import { variantsInRange } from './variant-store.js';
 
@@ -29,7 +29,7 @@ export async function answerSubjectRanges(s: Session, req: FhirRequest, op: stri
   const includePhasing = phasingAllowed && flag(params, 'includePhasing');
   const studies = await selectStudies(s, params, patientId);
   const byId = new Map(studies.map((st) => [st.id, st]));
-  const parameter: ParametersParameter[] = [];
+  const parameter: string[] = [];
   for (const range of ranges) {
     const onBuild = studiesOnBuild(studies, range.build, `Range ${formatRange(range)}`);
     // Presence alone needs one row; the variants themselves are bounded by the cap (+1 to notice it).
@@ -39,13 +39,14 @@ export async function answerSubjectRanges(s: Session, req: FhirRequest, op: stri
     if (found.length > MAX_VARIANTS_PER_RANGE) {
       throw new FhirError(422, [{ severity: 'error', code: 'too-costly', diagnostics: `${formatRange(range)} holds more than ${MAX_VARIANTS_PER_RANGE} variants of the subject; ask for smaller ranges` }]);
     }
-    const part: ParametersParameter[] = [
-      { name: 'rangeItem', valueString: formatRange(range) },
-      { name: 'presence', valueBoolean: found.length > 0 },
+    // As JSON text: a 1 Mb range holds ~1,350 variant Observations (~4.7 MB of JSON).
+    const part = [
+      parameterJson({ name: 'rangeItem', valueString: formatRange(range) }),
+      parameterJson({ name: 'presence', valueBoolean: found.length > 0 }),
     ];
-    if (includeVariants) part.push(...variantObservations(found, byId).map((resource) => ({ name: 'variant', resource })));
-    if (includePhasing) part.push(...phaseRelationships(found, byId).map((resource) => ({ name: 'sequencePhaseRelationship', resource })));
-    parameter.push({ name: 'variants', part });
+    if (includeVariants) for (const text of variantObservationsJson(found, byId)) part.push(resourceParameterJson('variant', text));
+    if (includePhasing) for (const resource of phaseRelationships(found, byId)) part.push(parameterJson({ name: 'sequencePhaseRelationship', resource }));
+    parameter.push(partsParameterJson('variants', part));
   }
-  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
+  return { status: 200, headers: {}, text: parametersJson(parameter) };
 }

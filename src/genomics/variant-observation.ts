@@ -3,12 +3,15 @@
 // two variants and a variant's molecular consequence. Codes are the ones the IG's profiles pattern
 // and its value sets and examples use; where the IG and the genomics-operations reference
 // implementation differ (SO and the phase CodeSystem's URLs, the refseq system), the IG wins.
+// The variant Observation is written as JSON text, from templates of its constant parts made by
+// the object builders below (json-template.ts); its object form is parsed from that text.
 //
 // This module also holds the vocabulary the study resources (study-resources.ts) share with it.
 import { createHash } from 'node:crypto';
 import type { CodeableConcept, Coding, Observation, ObservationComponent } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { formatGenomicHgvs } from './hgvs.js';
+import { jsonArray, JsonTemplate, TEXT, VALUE } from './json-template.js';
 import type { GenomicBuild, GenomicSourceClass, GenomicStudy, MolecularConsequence, VariantCall } from './types.js';
 
 const SD = 'http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition';
@@ -74,7 +77,7 @@ const ALLELIC_STATES: Record<VariantCall['zygosity'], Coding> = {
 export const buildConcept = (build: GenomicBuild): CodeableConcept => ({ coding: [BUILDS[build]] });
 
 /** The subject reference of a study's resources. */
-export const patientReference = (study: GenomicStudy): { reference: string } => ({ reference: `Patient/${study.patientId}` });
+export const patientReference = (study: Pick<GenomicStudy, 'patientId'>): { reference: string } => ({ reference: `Patient/${study.patientId}` });
 
 // DNA change types (component 48019-4, value set dna-change-type-vs: SO descendants of
 // sequence_comparison SO:0002072), with the IG ConceptMap dna-change-type-map's SO terms.
@@ -116,7 +119,9 @@ const coded = (coding: Coding): { valueCodeableConcept: CodeableConcept } => ({ 
 const unitless = (value: number, unit?: string) => ({ value, ...(unit ? { unit } : {}), system: SYSTEM.ucum, code: '1' });
 
 /** What every genomics Observation shares: status, the two categories the IG requires, subject and date. */
-export function genomicsObservation(id: string | undefined, profile: string, code: CodeableConcept, study: GenomicStudy): Observation {
+export function genomicsObservation(
+  id: string | undefined, profile: string, code: CodeableConcept, study: Pick<GenomicStudy, 'patientId' | 'testDate'>,
+): Observation {
   return {
     resourceType: 'Observation',
     ...(id ? { id } : {}),
@@ -131,55 +136,98 @@ export function genomicsObservation(id: string | undefined, profile: string, cod
 
 /** The IG `variant` Observation of one call (coordinates 0-based interval counting, as stored). */
 export function variantObservation(call: VariantCall, study: GenomicStudy, opts: { id: string }): Observation {
+  // Parsed from the text form, so that there is one implementation of the two.
+  return JSON.parse(variantObservationJson(call, study, opts.id)) as Observation;
+}
+
+/**
+ * The JSON text of a call's variant Observation (see variantObservation), filled into templates of
+ * its constant parts: the range operations return thousands of these in one answer.
+ */
+export function variantObservationJson(call: VariantCall, study: GenomicStudy, id: string): string {
   // A symbolic allele or breakend names an interval, not bases: no alleles, HGVS or SPDI then.
   const symbolic = call.ref === '' && call.alt === '';
-  const components: ObservationComponent[] = [
-    component('48002-0', 'Genomic source class [Type]', coded(SOURCE_CLASSES[study.sourceClass])),
-    component('62374-4', 'Human reference sequence assembly version', coded(BUILDS[study.build])),
-    component('48013-7', 'Genomic reference sequence [ID]', coded({ system: SYSTEM.refseq, code: call.sequence })),
-    component('92822-6', 'Genomic coordinate system [Type]', coded({ system: SYSTEM.loinc, code: 'LA30100-4', display: '0-based interval counting' })),
-    // Half-open [start, end): an insertion is the empty interval at its position (low = high).
-    component('81254-5', 'Genomic allele start-end', { valueRange: { low: { value: call.start }, high: { value: call.end } } }),
+  const components = [
+    SOURCE_CLASS_COMPONENTS[study.sourceClass],
+    BUILD_COMPONENTS[study.build],
+    VARIANT_TEMPLATES.sequence.fill(call.sequence),
+    COORDINATE_SYSTEM_COMPONENT,
+    VARIANT_TEMPLATES.startEnd.fill(numberJson(call.start), numberJson(call.end)),
   ];
   // LOINC 69547-8/69551-0: an insertion has no reference bases and a deletion no alternate ones.
-  if (call.ref) components.push(component('69547-8', 'Genomic ref allele [ID]', { valueString: call.ref }));
-  if (call.alt) components.push(component('69551-0', 'Genomic alt allele [ID]', { valueString: call.alt }));
+  if (call.ref) components.push(VARIANT_TEMPLATES.ref.fill(call.ref));
+  if (call.alt) components.push(VARIANT_TEMPLATES.alt.fill(call.alt));
   if (!symbolic) {
     const hgvs = genomicHgvs(call);
-    if (hgvs) components.push(component('81290-9', 'Genomic DNA change (gHGVS)', coded({ system: SYSTEM.hgvs, code: hgvs, display: hgvs })));
-    // The SPDI as the reference implementation gives it: a variation code (the variation-code slice).
-    components.push(component('81252-9', 'Discrete genetic variant', coded({ system: SYSTEM.spdi, code: call.spdi, display: call.spdi })));
+    if (hgvs) components.push(VARIANT_TEMPLATES.hgvs.fill(hgvs, hgvs));
+    components.push(VARIANT_TEMPLATES.spdi.fill(call.spdi, call.spdi));
   }
-  for (const id of call.ids) {
-    if (/^rs[0-9]+$/.test(id)) components.push(component('81252-9', 'Discrete genetic variant', coded({ system: SYSTEM.dbsnp, code: id, display: id })));
+  for (const rs of call.ids) {
+    if (/^rs[0-9]+$/.test(rs)) components.push(VARIANT_TEMPLATES.dbsnp.fill(rs, rs));
   }
   const changeType = changeTypeOf(call);
-  const changeCoding = dnaChangeTypeCoding(changeType);
-  components.push(component('48019-4', 'DNA change type', {
-    valueCodeableConcept: changeCoding ? { coding: [changeCoding] } : { text: changeType === 'BND' ? 'breakend' : changeType },
-  }));
-  if (call.copyNumber !== undefined) {
-    components.push(component('82155-3', 'Genomic structural variant copy number', { valueQuantity: unitless(call.copyNumber) }));
-  }
-  components.push(component('53034-5', 'Allelic state', coded(ALLELIC_STATES[call.zygosity])));
-  if (call.alleleFrequency !== undefined) {
-    const unit = 'relative frequency of a particular allele in the specimen';
-    components.push(component('81258-6', 'Sample variant allelic frequency [NFr]', { valueQuantity: unitless(call.alleleFrequency, unit) }));
-  }
-  // The IG's examples give the locus depth (VCF DP) here, not the reads carrying the allele.
-  if (call.depth !== undefined) {
-    components.push(component('82121-5', 'Allelic read depth', { valueQuantity: unitless(call.depth, 'reads per base pair') }));
-  }
+  components.push(CHANGE_TYPE_COMPONENTS.get(changeType) ?? changeTypeComponent(changeType));
+  if (call.copyNumber !== undefined) components.push(VARIANT_TEMPLATES.copyNumber.fill(numberJson(call.copyNumber)));
+  components.push(ALLELIC_STATE_COMPONENTS[call.zygosity]);
+  if (call.alleleFrequency !== undefined) components.push(VARIANT_TEMPLATES.alleleFrequency.fill(numberJson(call.alleleFrequency)));
+  if (call.depth !== undefined) components.push(VARIANT_TEMPLATES.depth.fill(numberJson(call.depth)));
   if (call.gene) {
     const hgncId = call.consequences.find((c) => c.gene === call.gene && c.hgncId)?.hgncId;
-    components.push(component('48018-6', 'Gene studied [ID]', { valueCodeableConcept: geneConcept(call.gene, hgncId) }));
+    components.push(hgncId ? VARIANT_TEMPLATES.geneCoded.fill(hgncCode(hgncId), call.gene) : VARIANT_TEMPLATES.geneText.fill(call.gene));
   }
-  return {
-    ...genomicsObservation(opts.id, GENOMICS.variant, loinc('69548-6', 'Genetic variant assessment'), study),
-    valueCodeableConcept: { coding: [{ system: SYSTEM.loinc, code: 'LA9633-4', display: 'Present' }] },
-    component: components,
-  };
+  const shell = VARIANT_SHELLS[(id ? 2 : 0) + (study.testDate ? 1 : 0)] as JsonTemplate;
+  const holes = [...(id ? [id] : []), study.patientId, ...(study.testDate ? [study.testDate] : []), jsonArray(components)];
+  return shell.fill(...holes);
 }
+
+// The variant Observation's parts, made once by the object builders: constant components as JSON,
+// the rest as templates whose holes are the call's values (in the order they appear).
+const numberJson = (n: number): string => JSON.stringify(n);
+const constantComponents = <K extends string>(codes: Record<K, Coding>, code: string, display: string): Record<K, string> =>
+  Object.fromEntries(Object.entries<Coding>(codes).map(([k, c]) => [k, JSON.stringify(component(code, display, coded(c)))])) as Record<K, string>;
+const SOURCE_CLASS_COMPONENTS = constantComponents(SOURCE_CLASSES, '48002-0', 'Genomic source class [Type]');
+const BUILD_COMPONENTS = constantComponents(BUILDS, '62374-4', 'Human reference sequence assembly version');
+const ALLELIC_STATE_COMPONENTS = constantComponents(ALLELIC_STATES, '53034-5', 'Allelic state');
+const COORDINATE_SYSTEM_COMPONENT = JSON.stringify(component('92822-6', 'Genomic coordinate system [Type]',
+  coded({ system: SYSTEM.loinc, code: 'LA30100-4', display: '0-based interval counting' })));
+const VARIANT_TEMPLATES = {
+  sequence: new JsonTemplate(component('48013-7', 'Genomic reference sequence [ID]', coded({ system: SYSTEM.refseq, code: TEXT }))),
+  // Half-open [start, end): an insertion is the empty interval at its position (low = high).
+  startEnd: new JsonTemplate(component('81254-5', 'Genomic allele start-end', { valueRange: { low: { value: VALUE }, high: { value: VALUE } } })),
+  ref: new JsonTemplate(component('69547-8', 'Genomic ref allele [ID]', { valueString: TEXT })),
+  alt: new JsonTemplate(component('69551-0', 'Genomic alt allele [ID]', { valueString: TEXT })),
+  hgvs: new JsonTemplate(component('81290-9', 'Genomic DNA change (gHGVS)', coded({ system: SYSTEM.hgvs, code: TEXT, display: TEXT }))),
+  // The SPDI as the reference implementation gives it: a variation code (the variation-code slice).
+  spdi: new JsonTemplate(component('81252-9', 'Discrete genetic variant', coded({ system: SYSTEM.spdi, code: TEXT, display: TEXT }))),
+  dbsnp: new JsonTemplate(component('81252-9', 'Discrete genetic variant', coded({ system: SYSTEM.dbsnp, code: TEXT, display: TEXT }))),
+  copyNumber: new JsonTemplate(component('82155-3', 'Genomic structural variant copy number', { valueQuantity: unitless(VALUE) })),
+  alleleFrequency: new JsonTemplate(component('81258-6', 'Sample variant allelic frequency [NFr]', {
+    valueQuantity: unitless(VALUE, 'relative frequency of a particular allele in the specimen'),
+  })),
+  // The IG's examples give the locus depth (VCF DP) here, not the reads carrying the allele.
+  depth: new JsonTemplate(component('82121-5', 'Allelic read depth', { valueQuantity: unitless(VALUE, 'reads per base pair') })),
+  // Holes: the HGNC code (hgncCode passes the placeholder through), then the symbol.
+  geneCoded: new JsonTemplate(component('48018-6', 'Gene studied [ID]', { valueCodeableConcept: geneConcept(TEXT, TEXT) })),
+  geneText: new JsonTemplate(component('48018-6', 'Gene studied [ID]', { valueCodeableConcept: geneConcept(TEXT, undefined) })),
+};
+
+/** The 48019-4 component of a change type: its SO coding, else its name as text (a breakend's as `breakend`). */
+function changeTypeComponent(changeType: string): string {
+  const coding = dnaChangeTypeCoding(changeType);
+  return JSON.stringify(component('48019-4', 'DNA change type', {
+    valueCodeableConcept: coding ? { coding: [coding] } : { text: changeType === 'BND' ? 'breakend' : changeType },
+  }));
+}
+const CHANGE_TYPE_COMPONENTS = new Map([...Object.keys(DNA_CHANGE_TYPES), 'BND'].map((t) => [t, changeTypeComponent(t)]));
+
+// The Observation around its components, by whether it has an id (bit 2) and its study a test
+// date (bit 1). Holes: id, patient, test date, the components' array.
+const VARIANT_SHELLS = [false, true].flatMap((hasId) => [false, true].map((hasDate) => new JsonTemplate({
+  ...genomicsObservation(hasId ? TEXT : undefined, GENOMICS.variant, loinc('69548-6', 'Genetic variant assessment'),
+    { patientId: TEXT, ...(hasDate ? { testDate: TEXT } : {}) }),
+  valueCodeableConcept: { coding: [{ system: SYSTEM.loinc, code: 'LA9633-4', display: 'Present' }] },
+  component: VALUE,
+})));
 
 /** The call's genomic HGVS, or undefined where HGVS cannot write it (an insertion before base 1). */
 function genomicHgvs(call: VariantCall): string | undefined {
@@ -191,11 +239,15 @@ function genomicHgvs(call: VariantCall): string | undefined {
   }
 }
 
-/** An HGNC gene: coded when the annotation gave its HGNC id (VEP writes `HGNC:1100` or `1100`), else by symbol. */
+/** An HGNC gene: coded when the annotation gave its HGNC id, else by symbol. */
 function geneConcept(symbol: string, hgncId: string | undefined): CodeableConcept {
   if (!hgncId) return { text: symbol };
-  const code = /^[0-9]+$/.test(hgncId) ? `HGNC:${hgncId}` : hgncId;
-  return { coding: [{ system: SYSTEM.hgnc, code, display: symbol }] };
+  return { coding: [{ system: SYSTEM.hgnc, code: hgncCode(hgncId), display: symbol }] };
+}
+
+/** An HGNC id as the IG writes it: VEP writes `HGNC:1100` or `1100`. */
+function hgncCode(hgncId: string): string {
+  return /^[0-9]+$/.test(hgncId) ? `HGNC:${hgncId}` : hgncId;
 }
 
 /**

@@ -2,9 +2,9 @@
 // find-subject-specific-variants: for each variant item (SPDI or genomic HGVS), whether the
 // subject has that allele, with its variant Observations. Transcript (c.) and protein (p.) HGVS
 // need a transcript map Helix does not hold, and are refused with a 400.
-import type { ParametersParameter } from '@medplum/fhirtypes';
-import { variantObservations } from '../genomics/emit.js';
+import { variantObservationsJson } from '../genomics/emit.js';
 import { items, operationParams, required, selectStudies, subjectId } from '../genomics/op-input.js';
+import { parameterJson, parametersJson, partsParameterJson, resourceParameterJson } from '../genomics/parameters-json.js';
 import { callsNamedBy, parseVariantItems, sameAllele } from '../genomics/variant-items.js';
 import { badRequest } from '../fhir/errors.js';
 import { genomicsOperation } from './genomics-operation.js';
@@ -20,16 +20,13 @@ export const findSubjectSpecificVariantsOperation = genomicsOperation(NAME, asyn
   const studies = await selectStudies(s, params, patientId);
   const byId = new Map(studies.map((st) => [st.id, st]));
   const { calls } = await callsNamedBy(s.q, studies, wanted);
-  const parameter: ParametersParameter[] = wanted.map((w) => {
+  const parameter = wanted.map((w) => {
     const found = calls.filter((v) => sameAllele(v, w));
-    return {
-      name: 'variants',
-      part: [
-        { name: 'variantItem', valueString: w.text },
-        { name: 'presence', valueBoolean: found.length > 0 },
-        ...variantObservations(found, byId).map((resource) => ({ name: 'variant', resource })),
-      ],
-    };
+    return partsParameterJson('variants', [
+      parameterJson({ name: 'variantItem', valueString: w.text }),
+      parameterJson({ name: 'presence', valueBoolean: found.length > 0 }),
+      ...variantObservationsJson(found, byId).map((text) => resourceParameterJson('variant', text)),
+    ]);
   });
-  return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter } };
+  return { status: 200, headers: {}, text: parametersJson(parameter) };
 });
