@@ -14,6 +14,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
 COPY profiles ./profiles
+COPY knowledge ./knowledge
 USER node
 EXPOSE 8080
 CMD ["node", "dist/cli/main.js", "serve"]
