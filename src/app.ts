@@ -22,6 +22,8 @@ import { hasPlanCache } from './search/has-plan.js';
 import { startSubscriptions } from './subscriptions/subscriptions.js';
 import { createWebsocketChannel } from './http/websocket-channel.js';
 import { loadProfiles } from './validation/profiles.js';
+import { loadPgxKnowledge } from './genomics/pgx/knowledge.js';
+import { defaultPgxKnowledgeDir } from './genomics/pgx/phenotypes.js';
 import { createValidator } from './validation/validator.js';
 
 /** A running (or ready to run) Helix instance. */
@@ -42,6 +44,7 @@ const SEARCH_PARAMETER_POLL_MS = 1_000;
 export async function createHelix(config: Config): Promise<Helix> {
   const defs = loadDefinitions();
   const profiles = await loadProfiles(defs, config.profilesDir ?? defaultProfilesDir);
+  const pgx = await loadPgxKnowledge(config.pgxKnowledgeDir ?? defaultPgxKnowledgeDir);
   const db = await openDatabase(config);
   // Background work reports through the HTTP server's logger, which exists once ctx does.
   let log: ((err: unknown) => void) | undefined;
@@ -57,6 +60,7 @@ export async function createHelix(config: Config): Promise<Helix> {
     pool: poolSession(db),
     statistics: statisticsKeeper(db, { threshold: 10_000, minIntervalMs: 60_000, onError }),
     hasPlans: hasPlanCache(),
+    pgx,
     reindex: { nudge: () => reindex.nudge() },
     now: () => new Date(),
   };

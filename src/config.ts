@@ -20,6 +20,8 @@ export interface Config {
   defaultCount: number;
   maxCount: number;
   profilesDir?: string;
+  /** The pharmacogenomic knowledge folder (alleles/, phenotypes/, recommendations/); the shipped knowledge/pgx when unset. */
+  pgxKnowledgeDir?: string;
   /** Worker processes for `helix serve` (PostgreSQL only). */
   workers: number;
   /** SMART authorization enforced on the FHIR API (src/smart/); off only in embedded dev mode by default. */
@@ -70,6 +72,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     defaultCount: int(env.DEFAULT_COUNT, 20, 'DEFAULT_COUNT'),
     maxCount: int(env.MAX_COUNT, 1000, 'MAX_COUNT'),
     profilesDir: env.PROFILES_DIR || undefined,
+    pgxKnowledgeDir: env.PGX_KNOWLEDGE_DIR || undefined,
     workers: int(env.WORKERS, 1, 'WORKERS'),
     auth: flag(env.AUTH, Boolean(env.DATABASE_URL), 'AUTH'),
     audit: flag(env.AUDIT, true, 'AUDIT'),

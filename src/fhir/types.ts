@@ -5,6 +5,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config.js';
 import type { Authorization, RequestSource } from '../smart/access.js';
 import type { Database, Queryable } from '../db/database.js';
+import type { PgxKnowledge } from '../genomics/pgx/knowledge.js';
 import type { IndexExtractor } from '../search/extract.js';
 import type { HasPlanCache } from '../search/has-plan.js';
 import type { AccessPolicy } from '../search/restrict.js';
@@ -66,6 +67,8 @@ export interface FhirContext {
   statistics: StatisticsKeeper;
   /** Strategies chosen for `_has` filters (src/search/has-plan.ts); without it every `_has` collects its set. */
   hasPlans?: HasPlanCache;
+  /** Pharmacogenomic knowledge (src/genomics/pgx/knowledge.ts): where star alleles are defined, phenotypes, CPIC advice. */
+  pgx: PgxKnowledge;
   /** The reindex job runner of this instance (src/search/reindex.ts). */
   reindex: { nudge(): void };
   /** Clock, injectable for tests. */

@@ -36,8 +36,8 @@ export interface VcfImport {
   materialize?: boolean;
   /**
    * Sites whose genotypes are kept whatever they are, reference and no-call included (accession →
-   * 1-based VCF POS): the defined positions of the star-allele definitions, which must tell
-   * "called reference" from "not in the file".
+   * 1-based VCF POS). Default on GRCh38: the defined positions of the star-allele definitions
+   * (ctx.pgx), which must tell "called reference" from "not in the file".
    */
   sites?: SitesOfInterest;
 }
@@ -82,6 +82,7 @@ export async function importVcf(
     const changeTypes = new Set<string>();
     const kept: VariantCall[] = [];
     const sites: (SiteGenotype & { line: number })[] = [];
+    let keepSites: SitesOfInterest | undefined;
     // One batch is written while the next is parsed: at most one statement in flight.
     let writing: Promise<void> = Promise.resolve();
     const flush = async (full: VariantBatch): Promise<void> => {
@@ -111,13 +112,14 @@ export async function importVcf(
             };
             study = await saveStudy(q, study, 0);
             batch = new VariantBatch(q, study, 0);
+            keepSites = args.sites ?? (build === 'GRCh38' ? ctx.pgx.sites : undefined);
           }
           if (text.trim() === '' || text.startsWith('#')) continue;
           dataLines++;
-          if (args.sites) {
+          if (keepSites) {
             const build = (study as GenomicStudy).build;
             const at = siteOf(header, text, build);
-            if (at && args.sites.get(at.sequence)?.has(at.pos)) sites.push({ ...siteGenotypeOf(header, text, lineNumber, sampleIndex, build), line: lineNumber });
+            if (at && keepSites.get(at.sequence)?.has(at.pos)) sites.push({ ...siteGenotypeOf(header, text, lineNumber, sampleIndex, build), line: lineNumber });
           }
           for (const call of callsOf(header, text, lineNumber, sampleIndex, (study as GenomicStudy).build)) {
             changeTypes.add(changeTypeOf(call));

@@ -3,6 +3,7 @@
 // star-allele caller can tell a position called reference from one absent from the file.
 // Hand-made VCF on GRCh38 chr10 (NC_000010.11); the sites of interest are 94761900, 94775367,
 // 94781859, 94842866 and 94852738 (CYP2C19 defined positions); 94775367 is not in the file.
+// Without `sites`, a GRCh38 import keeps the star-allele definitions' positions (ctx.pgx).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { importVcf } from '../../src/genomics/import.js';
@@ -46,7 +47,7 @@ describe('genotypes at sites of interest', () => {
     assert.deepEqual(await siteGenotypes(server.helix.ctx.db, study, 'NC_000001.11'), []);
   });
 
-  it('a re-import replaces the sites; an import without sites keeps none', async () => {
+  it('a re-import replaces the sites; empty sites keep none; by default a GRCh38 import keeps the star-allele positions', async () => {
     const changed = VCF.replace('94761900\trs12248560\tC\tT\t.\tPASS\t.\tGT\t0/0', '94761900\trs12248560\tC\tT\t.\tPASS\t.\tGT\t0/1');
     await importVcf(server.helix.ctx, Buffer.from(changed), { patientId, sourceClass: 'germline', testIdentifier: 'SITES-1', sites: SITES });
     const [study] = await findStudies(server.helix.ctx.db, { patientId, testIdentifiers: ['SITES-1'] });
@@ -54,9 +55,17 @@ describe('genotypes at sites of interest', () => {
     const sites = await siteGenotypes(server.helix.ctx.db, study, 'NC_000010.11');
     assert.deepEqual(sites.map((s) => [s.pos, s.genotype]), [[94761900, '0/1'], [94781859, '1|0'], [94842866, './.'], [94852738, '0/1']]);
 
-    await importVcf(server.helix.ctx, Buffer.from(VCF), { patientId, sourceClass: 'germline', testIdentifier: 'SITES-2' });
-    const [plain] = await findStudies(server.helix.ctx.db, { patientId, testIdentifiers: ['SITES-2'] });
-    assert.ok(plain);
-    assert.deepEqual(await siteGenotypes(server.helix.ctx.db, plain, 'NC_000010.11'), []);
+    await importVcf(server.helix.ctx, Buffer.from(VCF), { patientId, sourceClass: 'germline', testIdentifier: 'SITES-2', sites: new Map() });
+    const [none] = await findStudies(server.helix.ctx.db, { patientId, testIdentifiers: ['SITES-2'] });
+    assert.ok(none);
+    assert.deepEqual(await siteGenotypes(server.helix.ctx.db, none, 'NC_000010.11'), []);
+
+    // CYP2C19's defined positions (knowledge/pgx/alleles/CYP2C19.json) include all four lines'
+    // sites but not 94780000 (the plain het line).
+    await importVcf(server.helix.ctx, Buffer.from(VCF), { patientId, sourceClass: 'germline', testIdentifier: 'SITES-3' });
+    const [byDefault] = await findStudies(server.helix.ctx.db, { patientId, testIdentifiers: ['SITES-3'] });
+    assert.ok(byDefault);
+    const kept = await siteGenotypes(server.helix.ctx.db, byDefault, 'NC_000010.11');
+    assert.deepEqual(kept.map((k) => k.pos), [94761900, 94781859, 94842866, 94852738]);
   });
 });

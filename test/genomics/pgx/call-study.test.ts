@@ -1,0 +1,60 @@
+// Star-allele calling on imported studies: the PharmCAT example VCFs posted to $import-vcf over
+// HTTP, the study's kept site genotypes called by callStudy, and each gene's diplotype, match score
+// and completeness compared with PharmCAT v3.1.0's reports (examples/*.report.tsv), as the matcher
+// tests compare the same VCFs read directly. This proves the import keeps what calling needs:
+// reference calls at every defined position (the examples are mostly 0/0).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
+import { callStudy } from '../../../src/genomics/pgx/call-study.js';
+import { findStudies } from '../../../src/genomics/variant-store.js';
+import { fhir, sharedServer, type TestServer } from '../../harness.js';
+import { HAVE_PHARMCAT, namesOf, PHARMCAT, sortedNames } from './pharmcat-cases.js';
+
+const GENES = ['CYP2C19', 'CYP2C9', 'CYP4F2', 'CYP3A5', 'VKORC1', 'SLCO1B1', 'TPMT', 'NUDT15', 'DPYD', 'UGT1A1'];
+const skip = !HAVE_PHARMCAT && '../shared/data/pharmcat is not present';
+
+describe('star-allele calls of imported studies', { skip }, () => {
+  let server: TestServer;
+  before(async () => {
+    server = await sharedServer();
+  });
+
+  for (const example of ['pharmcat.example', 'pharmcat.example2']) {
+    it(`${example}.vcf imported over HTTP: every gene as PharmCAT reports it`, async () => {
+      const patient = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
+      const res = await fetch(`${server.base}/Patient/${patient}/$import-vcf?testIdentifier=${example}&genomicBuild=GRCh38`, {
+        method: 'POST', headers: { 'content-type': 'text/vcf' }, body: readFileSync(`${PHARMCAT}examples/${example}.vcf`),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      const [study] = await findStudies(server.helix.ctx.db, { patientId: patient, testIdentifiers: [example] });
+      assert.ok(study);
+      const calls = await callStudy(server.helix.ctx.db, server.helix.ctx.pgx, study, GENES);
+      assert.deepEqual(calls.map((c) => c.gene).sort(), [...GENES].sort());
+
+      const lines = readFileSync(`${PHARMCAT}examples/${example}.report.tsv`, 'utf8').split('\n');
+      const header = (lines[1] as string).split('\t');
+      const rows = lines.slice(2).filter(Boolean).map((l) => l.split('\t'));
+      const col = (name: string): number => header.indexOf(name);
+      for (const call of calls) {
+        const row = rows.find((r) => r[0] === call.gene);
+        assert.ok(row, `${call.gene} has no row in the report`);
+        assert.deepEqual(namesOf(call), sortedNames([row[col('Source Diplotype')] as string]), call.gene);
+        assert.equal(call.diplotypes[0]?.score, Number(row[col('Match Score')]), `${call.gene} match score`);
+        assert.equal(call.complete, row[col('Missing positions')] === 'no', `${call.gene} missing positions`);
+      }
+    });
+  }
+
+  it('a GRCh37 study has no calls (the definitions are GRCh38; no liftover)', async () => {
+    const patient = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
+    const vcf = readFileSync(`${PHARMCAT}examples/pharmcat.example2.vcf`, 'utf8').replace(/^##contig=.*\n/gm, '').replace(/^##reference=.*\n/gm, '');
+    const res = await fetch(`${server.base}/Patient/${patient}/$import-vcf?testIdentifier=b37&genomicBuild=GRCh37`, {
+      method: 'POST', headers: { 'content-type': 'text/vcf' }, body: vcf,
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const [study] = await findStudies(server.helix.ctx.db, { patientId: patient, testIdentifiers: ['b37'] });
+    assert.ok(study);
+    assert.deepEqual(await callStudy(server.helix.ctx.db, server.helix.ctx.pgx, study), []);
+  });
+});
