@@ -223,7 +223,7 @@ try {
 
   if (phases.has('genomics')) {
     rows.push(...await genomicsPhase(client, basePath, {
-      origin: server.origin, serverPid: server.pid, records: Number(opts['genome-records']), population: Number(opts.population),
+      origin: server.origin, databaseUrl: db.url, serverPid: server.pid, records: Number(opts['genome-records']), population: Number(opts.population),
       populationRecords: Number(opts['population-records']), seconds, concurrency: CONCURRENCY, log,
     }));
   }
