@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { callStudy } from '../../../src/genomics/pgx/call-study.js';
 import { findStudies } from '../../../src/genomics/variant-store.js';
+import type { Observation, Parameters, Resource } from '@medplum/fhirtypes';
+import { existsSync } from 'node:fs';
+import { loadDefinitions } from '../../../src/fhir/definitions.js';
+import { createProfileRegistry } from '../../../src/validation/profiles.js';
+import { createValidator } from '../../../src/validation/validator.js';
 import { fhir, sharedServer, type TestServer } from '../../harness.js';
+import { errors, IG, igStructureDefinitions, isGap } from '../ig-profiles.js';
 import { HAVE_PHARMCAT, namesOf, PHARMCAT, sortedNames } from './pharmcat-cases.js';
 
 const GENES = ['CYP2C19', 'CYP2C9', 'CYP4F2', 'CYP3A5', 'VKORC1', 'SLCO1B1', 'TPMT', 'NUDT15', 'DPYD', 'UGT1A1'];
@@ -45,6 +51,45 @@ describe('star-allele calls of imported studies', { skip }, () => {
       }
     });
   }
+
+  it('the haplotype operations answer from the calls: example2 is CYP2C19 *2/*2 (IG genotype and haplotype Observations)', async () => {
+    const patient = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
+    const res = await fetch(`${server.base}/Patient/${patient}/$import-vcf?testIdentifier=PGX-2&testDate=2024-05-02`, {
+      method: 'POST', headers: { 'content-type': 'text/vcf' }, body: readFileSync(`${PHARMCAT}examples/pharmcat.example2.vcf`),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+
+    const byGene = (await fhir(server.base, 'GET', `$find-subject-haplotypes?subject=Patient/${patient}&genes=CYP2C19,http://www.genenames.org/geneId|HGNC:3012`)).body as Parameters;
+    const [cyp2c19, dpyd] = byGene.parameter ?? [];
+    const values = (p: typeof cyp2c19) => (p?.part ?? []).filter((x) => x.resource).map((x) => [x.name, (x.resource as Observation).valueCodeableConcept?.text]);
+    // Haplotypes first, then the genotype (the OperationDefinition's order).
+    assert.deepEqual(values(cyp2c19), [['haplotype', 'CYP2C19 *2'], ['haplotype', 'CYP2C19 *2'], ['genotype', 'CYP2C19 *2/*2']]);
+    assert.deepEqual(values(dpyd), [['haplotype', 'DPYD Reference'], ['haplotype', 'DPYD Reference'], ['genotype', 'DPYD Reference/Reference']]);
+    const genotype = cyp2c19?.part?.find((x) => x.name === 'genotype')?.resource as Observation;
+    assert.equal(genotype.effectiveDateTime, '2024-05-02');
+    assert.deepEqual(genotype.component?.[0]?.valueCodeableConcept, { coding: [{ system: 'http://www.genenames.org', code: 'HGNC:2621', display: 'CYP2C19' }] });
+    assert.deepEqual(genotype.derivedFrom?.map((r) => r.reference), (cyp2c19?.part ?? []).filter((x) => x.name === 'haplotype').map((x) => `Observation/${(x.resource as Observation).id}`));
+    assert.equal(genotype.note, undefined, 'a complete, unambiguous call has no notes');
+
+    const specific = (await fhir(server.base, 'GET', `$find-subject-specific-haplotypes?subject=${patient}&haplotypes=${encodeURIComponent('CYP2C19 *2/*2,CYP2C19 *1/*2,CYP2C19 *2')}`)).body as Parameters;
+    assert.deepEqual(specific.parameter?.map((p) => [p.part?.[0]?.valueString, p.part?.[1]?.valueBoolean]),
+      [['CYP2C19 *2/*2', true], ['CYP2C19 *1/*2', false], ['CYP2C19 *2', true]]);
+    // A study filter that excludes the study excludes its calls.
+    const filtered = (await fhir(server.base, 'GET', `$find-subject-specific-haplotypes?subject=${patient}&haplotypes=${encodeURIComponent('CYP2C19 *2/*2')}&testIdentifiers=OTHER`)).body as Parameters;
+    assert.equal(filtered.parameter?.[0]?.part?.[1]?.valueBoolean, false);
+
+    if (existsSync(IG)) {
+      const defs = loadDefinitions();
+      const registry = createProfileRegistry(defs);
+      for (const sd of igStructureDefinitions()) registry.add(sd);
+      const validator = createValidator(defs, registry);
+      for (const part of cyp2c19?.part ?? []) {
+        if (!part.resource) continue;
+        const found = errors(validator.validate(part.resource as Resource)).filter((i) => !isGap(i));
+        assert.deepEqual(found, [], `${part.name}: ${JSON.stringify(found)}`);
+      }
+    }
+  });
 
   it('a GRCh37 study has no calls (the definitions are GRCh38; no liftover)', async () => {
     const patient = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
