@@ -64,7 +64,7 @@ export interface ImportSummary {
 export async function importVcf(
   ctx: FhirContext, source: NodeJS.ReadableStream | Buffer, args: VcfImport, progress?: (variants: number, lines: number) => Promise<void>,
 ): Promise<ImportSummary> {
-  return ctx.db.transaction(async (q) => {
+  const summary = await ctx.db.transaction(async (q): Promise<ImportSummary> => {
     const patient = await readCurrent(q, 'Patient', args.patientId);
     if (!patient || patient.deleted) throw notFound(`Patient/${args.patientId} is not known`);
     // Concurrent imports of one test wait for each other instead of racing on the unique key.
@@ -146,6 +146,9 @@ export async function importVcf(
     await writeStudyResources(ctx, q, study, resultIds);
     return { studyId: study.id, reportId: study.reportId, build: study.build, sample: study.sampleName, variants: written, dataLines, replaced: !!earlier };
   });
+  // The variant table's statistics after a load (autovacuum may be slow, or off, and PGlite has none).
+  ctx.statistics.wrote(summary.variants);
+  return summary;
 }
 
 /** Writes the genomic-study Procedure and genomic-report DiagnosticReport (a new version of each when re-imported). */
