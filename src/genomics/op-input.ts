@@ -116,7 +116,11 @@ function dateBounds(value: string): string[] {
 
 /** The studies of one patient (or, without a subject, of everyone) passing the shared filters. */
 export async function selectStudies(s: Session, params: URLSearchParams, patientId?: string): Promise<GenomicStudy[]> {
-  const c = studyCriteria(params);
+  return studiesMatching(s, studyCriteria(params), patientId);
+}
+
+/** The imported studies (of one patient, or all) that pass study criteria already read. */
+export async function studiesMatching(s: Session, c: StudyCriteria, patientId?: string): Promise<GenomicStudy[]> {
   // The same in-memory date test subscriptions use, so a bound means here what it means in a search.
   const dates = c.dates.map(dateTest);
   const studies = await findStudies(s.q, patientId !== undefined ? { patientId } : {});

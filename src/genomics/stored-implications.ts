@@ -63,13 +63,14 @@ export interface ImplicationAnswer { implications: StoredObservation[]; findings
 /** Finds the implications of one patient (or, without patientId, of everyone) meeting the filters. */
 export async function findImplications(
   ctx: FhirContext, s: Session, f: ImplicationFilters, study: StudyCriteria, patientId?: string,
+  called: { implications: StoredObservation[]; findings: StoredObservation[] } = { implications: [], findings: [] },
 ): Promise<ImplicationAnswer> {
   const population = patientId === undefined;
   const all = await loadObservations(ctx, s, {
     codes: KIND_CODES.implication, ...(population ? { fields: IMPLICATION_FIELDS } : { patientId }),
   });
   // Filters on the implication itself first: fewer derivedFrom targets to read.
-  const own = all.filter((i) => tokenMatch(i.resource, f.treatments, '51963-7', `${TBD}|associated-therapy`) &&
+  const own = [...all, ...called.implications].filter((i) => tokenMatch(i.resource, f.treatments, '51963-7', `${TBD}|associated-therapy`) &&
     tokenMatch(i.resource, f.conditions, '81259-4'));
   const ids = [...new Set(own.flatMap((i) => derivedIds(ctx, i.resource)))];
   const findings = new Map((await loadObservations(ctx, s, { codes: FINDINGS, ids, ...(population ? { fields: FINDING_FIELDS } : {}) }))
@@ -78,6 +79,11 @@ export async function findImplications(
   const passing = filtersStudies(study)
     ? new Set((await loadObservations(ctx, s, { codes: FINDINGS, ids: [...findings.keys()], study, fields: [] })).map((o) => o.id))
     : undefined;
+  // Helix's own calls come from studies the study filters already chose.
+  for (const o of called.findings) {
+    findings.set(o.id, o);
+    passing?.add(o.id);
+  }
   const implications = own.filter((i) => {
     const from = derivedIds(ctx, i.resource).flatMap((id) => (findings.has(id) ? [findings.get(id) as StoredObservation] : []));
     const variants = from.filter((o) => kindOf(o.resource) === 'variant').map((o) => o.resource);

@@ -3,10 +3,12 @@
 // (variants, ranges, haplotypes, treatments, conditions; each filter by any of its items, all
 // filters given), each with the genotype, haplotype and variant Observations it is derivedFrom,
 // as the definition asks. Answered from the Observations stored in Helix
-// (src/genomics/stored-implications.ts) until Helix calls star alleles itself.
+// (src/genomics/stored-implications.ts) and from Helix's own star-allele calls on the subject's
+// GRCh38 studies with CPIC's recommendations (src/genomics/pgx/called-implications.ts).
 import { operationParams, required, studyCriteria, subjectId } from '../genomics/op-input.js';
 
 import { findImplications, implicationFilters, implicationParameters } from '../genomics/stored-implications.js';
+import { calledImplications } from '../genomics/pgx/called-implications.js';
 import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-subject-tx-implications';
@@ -18,6 +20,7 @@ export const findSubjectTxImplicationsOperation = genomicsOperation(NAME, async 
   ]);
   const patientId = subjectId(required(params, 'subject', NAME));
   const filters = implicationFilters(params);
-  const answer = await findImplications(ctx, s, filters, studyCriteria(params), patientId);
+  const study = studyCriteria(params);
+  const answer = await findImplications(ctx, s, filters, study, patientId, await calledImplications(ctx, s, study, patientId));
   return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter: implicationParameters(ctx, answer) } };
 });

@@ -7,7 +7,7 @@
 import type { CodeableConcept, Observation } from '@medplum/fhirtypes';
 import type { Session } from '../../fhir/types.js';
 import type { FhirContext } from '../../fhir/types.js';
-import { selectStudies } from '../op-input.js';
+import { studiesMatching, studyCriteria, type StudyCriteria } from '../op-input.js';
 import type { StoredObservation } from '../stored-haplotypes.js';
 import type { GenomicStudy } from '../types.js';
 import { genomicsObservation, loinc, SYSTEM } from '../variant-observation.js';
@@ -31,13 +31,20 @@ export function geneStudied(gene: string): CodeableConcept {
 
 /** Haplotype and genotype Observations of Helix's calls for the subject's studies that pass the operation's study filters. */
 export async function calledObservations(ctx: FhirContext, s: Session, params: URLSearchParams, patientId: string): Promise<StoredObservation[]> {
-  const studies = (await selectStudies(s, params, patientId)).filter((st) => st.build === 'GRCh38');
   const out: StoredObservation[] = [];
-  for (const study of studies) {
-    for (const call of await callStudy(s.q, ctx.pgx, study)) {
+  for (const { study, calls } of await subjectCalls(ctx, s, studyCriteria(params), patientId)) {
+    for (const call of calls) {
       for (const resource of callObservations(study, call)) out.push({ id: resource.id as string, patientId, resource });
     }
   }
+  return out;
+}
+
+/** Helix's calls on each of the subject's GRCh38 studies that pass the study criteria. */
+export async function subjectCalls(ctx: FhirContext, s: Session, criteria: StudyCriteria, patientId: string): Promise<{ study: GenomicStudy; calls: GeneCall[] }[]> {
+  const studies = (await studiesMatching(s, criteria, patientId)).filter((st) => st.build === 'GRCh38');
+  const out: { study: GenomicStudy; calls: GeneCall[] }[] = [];
+  for (const study of studies) out.push({ study, calls: await callStudy(s.q, ctx.pgx, study) });
   return out;
 }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { callStudy } from '../../../src/genomics/pgx/call-study.js';
+import { implicationsOfCalls } from '../../../src/genomics/pgx/called-implications.js';
 import { findStudies } from '../../../src/genomics/variant-store.js';
 import type { Observation, Parameters, Resource } from '@medplum/fhirtypes';
 import { existsSync } from 'node:fs';
@@ -87,6 +88,76 @@ describe('star-allele calls of imported studies', { skip }, () => {
         if (!part.resource) continue;
         const found = errors(validator.validate(part.resource as Resource)).filter((i) => !isGap(i));
         assert.deepEqual(found, [], `${part.name}: ${JSON.stringify(found)}`);
+      }
+    }
+  });
+
+  it('find-subject-tx-implications answers from the calls with CPIC advice: example2 (CYP2C19 *2/*2) and clopidogrel', async () => {
+    const patient = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
+    const res = await fetch(`${server.base}/Patient/${patient}/$import-vcf?testIdentifier=PGX-TX`, {
+      method: 'POST', headers: { 'content-type': 'text/vcf' }, body: readFileSync(`${PHARMCAT}examples/pharmcat.example2.vcf`),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const answer = (await fhir(server.base, 'GET', `$find-subject-tx-implications?subject=${patient}&treatments=http://www.nlm.nih.gov/research/umls/rxnorm|32968`)).body as Parameters;
+    const implications = (answer.parameter ?? []).filter((p) => p.name === 'implication').map((p) => p.resource as Observation);
+    // CPIC 2022 (PMID 35034351): a CYP2C19 poor metabolizer should avoid clopidogrel — Strong for
+    // ACS/PCI, Moderate for other cardiovascular and for neurovascular indications.
+    const context = (o: Observation) => o.component?.find((c) => c.code?.coding?.[0]?.code === '81259-4')?.valueCodeableConcept?.text ?? '';
+    const strength = (o: Observation) => o.component?.find((c) => c.code?.coding?.[0]?.code === '93044-6')?.valueCodeableConcept?.text;
+    assert.equal(implications.length, 3);
+    assert.deepEqual(implications.map((o) => [/coronary syndrome/i.test(context(o)), strength(o)]).sort(),
+      [[false, 'CPIC classification of recommendation: Moderate'], [false, 'CPIC classification of recommendation: Moderate'], [true, 'CPIC classification of recommendation: Strong']]);
+    for (const o of implications) {
+      assert.deepEqual(o.component?.[0]?.valueCodeableConcept?.coding, [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '32968', display: 'clopidogrel' }]);
+      assert.deepEqual(o.component?.[1]?.valueCodeableConcept, { coding: [{ system: 'http://loinc.org', code: 'LA9657-3', display: 'Poor metabolizer' }], text: 'CYP2C19 Poor Metabolizer' });
+    }
+    const genotypes = (answer.parameter ?? []).filter((p) => p.name === 'genotype').map((p) => (p.resource as Observation).valueCodeableConcept?.text);
+    assert.deepEqual(genotypes, ['CYP2C19 *2/*2']);
+    // The implications rest on that genotype.
+    const genotypeId = (answer.parameter ?? []).find((p) => p.name === 'genotype')?.resource?.id;
+    for (const o of implications) assert.deepEqual(o.derivedFrom, [{ reference: `Observation/${genotypeId}` }]);
+    // A haplotypes filter the calls do not meet, or a drug without a CYP2C19 record, finds none.
+    const other = (await fhir(server.base, 'GET', `$find-subject-tx-implications?subject=${patient}&treatments=32968&haplotypes=${encodeURIComponent('CYP2C19 *1/*1')}`)).body as Parameters;
+    assert.equal((other.parameter ?? []).length, 0);
+  });
+
+  it('implications of calls carry medication-recommendation Tasks where CPIC changes drug or dose (tacrolimus, clopidogrel)', async () => {
+    const patient = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
+    const res = await fetch(`${server.base}/Patient/${patient}/$import-vcf?testIdentifier=PGX-TASK`, {
+      method: 'POST', headers: { 'content-type': 'text/vcf' }, body: readFileSync(`${PHARMCAT}examples/pharmcat.example2.vcf`),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const [study] = await findStudies(server.helix.ctx.db, { patientId: patient, testIdentifiers: ['PGX-TASK'] });
+    assert.ok(study);
+    const found = implicationsOfCalls(server.helix.ctx.pgx, study, await callStudy(server.helix.ctx.db, server.helix.ctx.pgx, study));
+    const drugOf = (o: Observation) => o.component?.[0]?.valueCodeableConcept?.coding?.[0]?.display;
+    // CYP3A5 *1/*1 is a normal metabolizer (an expresser): CPIC 2015 (PMID 25801146) raises the
+    // tacrolimus starting dose 1.5–2 times, Strong — a Task "Increase dose".
+    const tacrolimus = found.filter((f) => drugOf(f.implication) === 'tacrolimus');
+    assert.equal(tacrolimus.length, 1);
+    assert.deepEqual(tacrolimus[0]?.task?.code?.coding, [{ system: 'http://loinc.org', code: 'LA26423-6', display: 'Increase dose' }]);
+    assert.deepEqual(tacrolimus[0]?.task?.reasonReference, { reference: `Observation/${tacrolimus[0]?.implication.id}` });
+    assert.equal(tacrolimus[0]?.task?.for?.reference, `Patient/${patient}`);
+    for (const f of found.filter((x) => drugOf(x.implication) === 'clopidogrel')) {
+      assert.deepEqual(f.task?.code?.coding?.[0]?.code, 'LA26421-0');
+    }
+    // Normal metabolizers for the thiopurines, fluoropyrimidines and atazanavir: advice without a Task;
+    // codeine (CYP2D6 is not called from a VCF) and warfarin (an algorithm) are not answered.
+    const drugs = new Set(found.map((f) => drugOf(f.implication)));
+    for (const drug of ['azathioprine', 'fluorouracil', 'atazanavir', 'simvastatin']) {
+      assert.ok(drugs.has(drug), drug);
+      assert.ok(found.filter((f) => drugOf(f.implication) === drug).every((f) => !f.task), drug);
+    }
+    assert.ok(!drugs.has('codeine') && !drugs.has('warfarin'));
+
+    if (existsSync(IG)) {
+      const defs = loadDefinitions();
+      const registry = createProfileRegistry(defs);
+      for (const sd of igStructureDefinitions()) registry.add(sd);
+      const validator = createValidator(defs, registry);
+      for (const resource of [tacrolimus[0]?.implication, tacrolimus[0]?.task] as Resource[]) {
+        const problems = errors(validator.validate(resource)).filter((i) => !isGap(i));
+        assert.deepEqual(problems, [], `${resource.resourceType}: ${JSON.stringify(problems)}`);
       }
     }
   });
