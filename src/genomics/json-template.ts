@@ -49,4 +49,10 @@ export class JsonTemplate {
 }
 
 /** The JSON array of already-serialised elements. */
-export const jsonArray = (elements: readonly string[]): string => `[${elements.join(',')}]`;
+export function jsonArray(elements: readonly string[]): string {
+  // Concatenated, not joined: the elements are ropes (fill's `+=`), and a join flattens each one;
+  // left as a rope, the whole answer is flattened once, when it is encoded for the socket.
+  let out = '[';
+  for (let i = 0; i < elements.length; i++) out += (i === 0 ? '' : ',') + (elements[i] as string);
+  return `${out}]`;
+}
