@@ -24,13 +24,13 @@ describe('configFromEnv', () => {
     const c = configFromEnv({
       PORT: '9000', HOST: '0.0.0.0', BASE_URL: 'https://fhir.example.org/r4/', DATABASE_URL: 'postgres://h/db', DATA_DIR: '/var/helix',
       DB_POOL_SIZE: '8', REDIS_URL: 'redis://r:6379', BODY_LIMIT: '1000', MAX_JSON_DEPTH: '50', LOG_LEVEL: 'debug',
-      DEFAULT_COUNT: '10', MAX_COUNT: '100', PROFILES_DIR: '/p', WORKERS: '2', AUTH: 'off', AUDIT: 'off', AUTH_ISSUER: 'https://login.example.org/oauth/',
+      DEFAULT_COUNT: '10', MAX_COUNT: '100', PROFILES_DIR: '/p', PGX_KNOWLEDGE_DIR: '/k', WORKERS: '2', AUTH: 'off', AUDIT: 'off', AUTH_ISSUER: 'https://login.example.org/oauth/',
       AUTH_REGISTRATION_TOKEN: 'iat', SUBSCRIPTION_RETRY_HOURS: '2', NEWS2_WINDOW_MINUTES: '30',
     });
     assert.deepEqual(c, {
       port: 9000, host: '0.0.0.0', baseUrl: 'https://fhir.example.org/r4', databaseUrl: 'postgres://h/db', dataDir: '/var/helix',
       dbPoolSize: 8, redisUrl: 'redis://r:6379', bodyLimit: 1000, maxJsonDepth: 50, logLevel: 'debug',
-      defaultCount: 10, maxCount: 100, profilesDir: '/p', workers: 2, auth: false, audit: false, authIssuer: 'https://login.example.org/oauth',
+      defaultCount: 10, maxCount: 100, profilesDir: '/p', pgxKnowledgeDir: '/k', workers: 2, auth: false, audit: false, authIssuer: 'https://login.example.org/oauth',
       registrationToken: 'iat', subscriptionRetryMs: 7_200_000, news2WindowMs: 1_800_000,
     });
   });
