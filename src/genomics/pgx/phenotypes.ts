@@ -3,9 +3,8 @@
 // tables). Genes are looked up either by the pair of allele functions (CYP2C19, TPMT, ...) or by
 // the activity score, the sum of the two activity values (CYP2C9, CYP2D6, DPYD). As CPIC does, an
 // allele of unknown or uncertain function makes the phenotype Indeterminate rather than a guess.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readKnowledgeFiles } from './knowledge-files.js';
 
 /** Where the knowledge files ship, relative to this module (src/ and dist/ alike). */
 export const defaultPgxKnowledgeDir = fileURLToPath(new URL('../../../knowledge/pgx/', import.meta.url));
@@ -79,14 +78,7 @@ const FORMAT = 'helix-pgx-phenotypes/1';
 
 /** Loads and validates every <GENE>.json in the knowledge directory (the phenotypes/ folder). */
 export function loadPhenotypeKnowledge(dir: string): PhenotypeKnowledge {
-  const genes = new Map<string, GeneRules>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const rules = parseGeneRules(JSON.parse(readFileSync(join(dir, file), 'utf8')) as unknown, file);
-    if (genes.has(rules.gene)) throw new Error(`${file}: gene ${rules.gene} is defined twice`);
-    genes.set(rules.gene, rules);
-  }
-  if (genes.size === 0) throw new Error(`no phenotype knowledge files in ${dir}`);
-  return { genes };
+  return { genes: readKnowledgeFiles(dir, 'phenotype', parseGeneRules, (rules) => rules.gene) };
 }
 
 /** The phenotype a diplotype of a gene implies, or an Indeterminate value saying why not. */

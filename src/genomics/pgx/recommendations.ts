@@ -2,8 +2,7 @@
 // written by scripts/kb/pgx-recommendations.ts): CPIC's advice in Helix's words, filed under the
 // gene phenotypes or activity-score ranges it applies to. `recommend` files a patient's phenotypes
 // into those records; warfarin's guidance is an algorithm, applied by warfarin.ts instead.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readKnowledgeFiles } from './knowledge-files.js';
 import type { ActivityScore, Citation } from './phenotypes.js';
 
 /** CPIC's classification of a recommendation. */
@@ -72,14 +71,7 @@ const ACTIONS: readonly Action[] = ['no-change', 'adjust-dose', 'avoid', 'consid
 
 /** Loads and validates every <drug>.json in the knowledge directory (the recommendations/ folder). */
 export function loadRecommendations(dir: string): RecommendationKnowledge {
-  const drugs = new Map<string, DrugKnowledge>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const drug = parseDrug(JSON.parse(readFileSync(join(dir, file), 'utf8')) as unknown, file);
-    if (drugs.has(drug.drug)) throw new Error(`${file}: drug ${drug.drug} is defined twice`);
-    drugs.set(drug.drug, drug);
-  }
-  if (drugs.size === 0) throw new Error(`no recommendation knowledge files in ${dir}`);
-  return { drugs };
+  return { drugs: readKnowledgeFiles(dir, 'recommendation', parseDrug, (drug) => drug.drug) };
 }
 
 /** The records that apply to a drug for the given gene phenotypes (genes absent = not genotyped). */
