@@ -3,12 +3,13 @@
 // parameter, each conjunction of items (`a,b` asks a and b apart; `a&b` asks for both, as
 // population.ts does) — how many patients have it (numerator) among those with any stored
 // genotype or haplotype Observation (denominator), and which (includePatientList). Answered from
-// the Observations stored in Helix (src/genomics/stored-haplotypes.ts) until Helix calls star
-// alleles itself.
+// the Observations stored in Helix (src/genomics/stored-haplotypes.ts) and from Helix's own
+// star-allele calls on every GRCh38 study (src/genomics/pgx/called-observations.ts).
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.js';
 import { carryingAll, conjunctions, flag, operationParams, populationParts, studyCriteria } from '../genomics/op-input.js';
 import { KIND_CODES, loadObservations, matchesHaplotype, parseHaplotypeItem, patientsWith } from '../genomics/stored-haplotypes.js';
+import { populationCalledObservations } from '../genomics/pgx/called-observations.js';
 import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-population-specific-haplotypes';
@@ -22,9 +23,14 @@ export const findPopulationSpecificHaplotypesOperation = genomicsOperation(NAME,
   const parsed = new Map([...new Set(asked.flat())].map((t) => [t, parseHaplotypeItem(t)]));
   const includePatients = flag(params, 'includePatientList');
   const study = studyCriteria(params);
-  const denominator = (await patientsWith(ctx, s, { codes: CODES, study })).size;
-  // Only the elements names are compared on are read, not whole resources.
-  const stored = await loadObservations(ctx, s, { codes: CODES, study, fields: ['subject', 'component', 'valueCodeableConcept', 'valueString'] });
+  // Only the elements names are compared on are read, not whole resources; Helix's own calls join them.
+  const stored = [
+    ...await loadObservations(ctx, s, { codes: CODES, study, fields: ['subject', 'component', 'valueCodeableConcept', 'valueString'] }),
+    ...await populationCalledObservations(ctx, s, study),
+  ];
+  const withAny = await patientsWith(ctx, s, { codes: CODES, study });
+  for (const o of stored) if (o.patientId !== undefined) withAny.add(o.patientId);
+  const denominator = withAny.size;
   // Each distinct item is matched once, however many conjunctions name it.
   const carriers = new Map([...parsed].map(([text, item]) => [text, new Set(stored
     .filter((o) => o.patientId !== undefined && matchesHaplotype(o.resource, item)).map((o) => o.patientId as string))]));

@@ -12,7 +12,7 @@ import type { StudyCriteria } from '../op-input.js';
 import type { StoredObservation } from '../stored-haplotypes.js';
 import type { GenomicStudy } from '../types.js';
 import { genomicsObservation, loinc, patientReference, SYSTEM } from '../variant-observation.js';
-import { callObservations, subjectCalls } from './called-observations.js';
+import { callObservations, studyCalls } from './called-observations.js';
 import type { GeneCall } from './diplotypes.js';
 import type { PgxKnowledge } from './knowledge.js';
 import { phenotypeOf, type GenePhenotype } from './phenotypes.js';
@@ -47,7 +47,7 @@ export async function calledImplications(
 ): Promise<{ implications: StoredObservation[]; findings: StoredObservation[] }> {
   const implications: StoredObservation[] = [];
   const findings = new Map<string, StoredObservation>();
-  for (const { study, calls } of await subjectCalls(ctx, s, criteria, patientId)) {
+  for (const { study, calls } of await studyCalls(ctx, s, criteria, patientId)) {
     for (const found of implicationsOfCalls(ctx.pgx, study, calls)) {
       implications.push({ id: found.implication.id as string, patientId, resource: found.implication });
       for (const g of found.genotypes) findings.set(g.id as string, { id: g.id as string, patientId, resource: g });

@@ -31,17 +31,26 @@ export function geneStudied(gene: string): CodeableConcept {
 
 /** Haplotype and genotype Observations of Helix's calls for the subject's studies that pass the operation's study filters. */
 export async function calledObservations(ctx: FhirContext, s: Session, params: URLSearchParams, patientId: string): Promise<StoredObservation[]> {
+  return observationsOfCalls(await studyCalls(ctx, s, studyCriteria(params), patientId));
+}
+
+/** The same for every patient's studies that pass the criteria (the population operations). */
+export async function populationCalledObservations(ctx: FhirContext, s: Session, criteria: StudyCriteria): Promise<StoredObservation[]> {
+  return observationsOfCalls(await studyCalls(ctx, s, criteria));
+}
+
+function observationsOfCalls(called: readonly { study: GenomicStudy; calls: GeneCall[] }[]): StoredObservation[] {
   const out: StoredObservation[] = [];
-  for (const { study, calls } of await subjectCalls(ctx, s, studyCriteria(params), patientId)) {
+  for (const { study, calls } of called) {
     for (const call of calls) {
-      for (const resource of callObservations(study, call)) out.push({ id: resource.id as string, patientId, resource });
+      for (const resource of callObservations(study, call)) out.push({ id: resource.id as string, patientId: study.patientId, resource });
     }
   }
   return out;
 }
 
-/** Helix's calls on each of the subject's GRCh38 studies that pass the study criteria. */
-export async function subjectCalls(ctx: FhirContext, s: Session, criteria: StudyCriteria, patientId: string): Promise<{ study: GenomicStudy; calls: GeneCall[] }[]> {
+/** Helix's calls on each GRCh38 study (of one patient, or everyone's) that passes the study criteria. */
+export async function studyCalls(ctx: FhirContext, s: Session, criteria: StudyCriteria, patientId?: string): Promise<{ study: GenomicStudy; calls: GeneCall[] }[]> {
   const studies = (await studiesMatching(s, criteria, patientId)).filter((st) => st.build === 'GRCh38');
   const out: { study: GenomicStudy; calls: GeneCall[] }[] = [];
   for (const study of studies) out.push({ study, calls: await callStudy(s.q, ctx.pgx, study) });

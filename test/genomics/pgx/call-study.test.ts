@@ -162,6 +162,28 @@ describe('star-allele calls of imported studies', { skip }, () => {
     }
   });
 
+  it('find-population-specific-haplotypes counts patients by the calls: example2 carries CYP2C19 *2/*2, example (*38/*38) does not', async () => {
+    const carrier = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
+    const other = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
+    const ask = async () => ((await fhir(server.base, 'GET', `$find-population-specific-haplotypes?haplotypes=${encodeURIComponent('CYP2C19 *2/*2,CYP2C19 *38/*38')}&includePatientList=true`)).body as Parameters).parameter ?? [];
+    const before = await ask();
+    for (const [patient, example] of [[carrier, 'pharmcat.example2'], [other, 'pharmcat.example']] as const) {
+      const res = await fetch(`${server.base}/Patient/${patient}/$import-vcf?testIdentifier=POP-${example}&genomicBuild=GRCh38`, {
+        method: 'POST', headers: { 'content-type': 'text/vcf' }, body: readFileSync(`${PHARMCAT}examples/${example}.vcf`),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+    }
+    const after = await ask();
+    const count = (ps: typeof after, i: number, name: string) => ps[i]?.part?.find((p) => p.name === name)?.valueQuantity?.value ?? 0;
+    const subjects = (ps: typeof after, i: number) => (ps[i]?.part ?? []).filter((p) => p.name === 'subject').map((p) => p.valueString);
+    // Two more patients have a called genotype; one more carries each genotype.
+    for (const i of [0, 1]) assert.equal(count(after, i, 'denominator'), count(before, i, 'denominator') + 2);
+    assert.equal(count(after, 0, 'numerator'), count(before, 0, 'numerator') + 1);
+    assert.equal(count(after, 1, 'numerator'), count(before, 1, 'numerator') + 1);
+    assert.ok(subjects(after, 0).includes(carrier) && !subjects(after, 0).includes(other));
+    assert.ok(subjects(after, 1).includes(other) && !subjects(after, 1).includes(carrier));
+  });
+
   it('a GRCh37 study has no calls (the definitions are GRCh38; no liftover)', async () => {
     const patient = (await fhir(server.base, 'POST', 'Patient', { resourceType: 'Patient' })).body.id as string;
     const vcf = readFileSync(`${PHARMCAT}examples/pharmcat.example2.vcf`, 'utf8').replace(/^##contig=.*\n/gm, '').replace(/^##reference=.*\n/gm, '');
