@@ -5,11 +5,12 @@
 // alone and at concurrency 16) and 50 Mb ranges (presence: a 50 Mb range holds ~65,000 calls, past
 // the 10,000 a response may carry) at concurrency 16, and $find-population-specific-variants over --population genomes (default 100)
 // that share their sites.
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { accessionFor } from '../src/genomics/refseq.js';
 import type { BenchClient } from './http-client.js';
@@ -17,8 +18,9 @@ import { generateVcf } from './genomics/generate-vcf.js';
 import { runLoad } from './load.js';
 import type { Row } from './report.js';
 
-const TARGETS = { importPerSecond: 100_000, rangeP95: 50 };
+const TARGETS = { importPerSecond: 100_000, rangeP95: 50, pgxCallingP95: 2_000 };
 const CHR1 = { sequence: 'NC_000001.11', length: 248_956_422 };
+const PGX_EXAMPLE = fileURLToPath(new URL('../../shared/data/pharmcat/examples/pharmcat.example2.vcf', import.meta.url));
 
 /** Options of the phase. */
 export interface GenomicsOptions {
@@ -55,6 +57,11 @@ export async function genomicsPhase(client: BenchClient, basePath: string, o: Ge
       const file = join(dir, `${label}.vcf`);
       o.log(`genomics: generating ${records.toLocaleString('en')} VCF records`);
       await writeFile(file, records, 1);
+      // The whole genome also carries the data lines of PharmCAT's example2 (every PGx position
+      // called), so that star-allele calling below has real genotypes to call from.
+      if (label === 'whole' && existsSync(PGX_EXAMPLE)) {
+        appendFileSync(file, readFileSync(PGX_EXAMPLE, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).join('\n') + '\n');
+      }
       o.log(`genomics: importing the ${label} genome`);
       const before = rss(o.serverPid);
       let peak = before;
@@ -97,6 +104,15 @@ export async function genomicsPhase(client: BenchClient, basePath: string, o: Ge
       const target = concurrency === 1 || !include ? { maxP95: TARGETS.rangeP95 } : {};
       rows.push({ phase: `genomics: $find-subject-variants ${label}, c${concurrency}`, unit: 'req/s', ...load, ...target });
     }
+
+    // Star-allele calling of all ten genes on the imported genome (issue 7: < 2 s once imported).
+    o.log('genomics: $find-subject-haplotypes, all PGx genes, concurrency 1');
+    const genes = 'CYP2C19,CYP2C9,CYP4F2,CYP3A5,VKORC1,SLCO1B1,TPMT,NUDT15,DPYD,UGT1A1';
+    const calling = await runLoad({ concurrency: 1, seconds: Math.min(o.seconds, 5) }, async () => {
+      const res = await client.send('GET', `${basePath}/$find-subject-haplotypes?subject=${genome}&genes=${genes}&testIdentifiers=bench-whole`);
+      if (res.status !== 200) return `HTTP ${res.status} ${res.body.slice(0, 200)}`;
+    });
+    rows.push({ phase: 'genomics: $find-subject-haplotypes, 10 PGx genes called from the imported genome, c1', unit: 'req/s', ...calling, maxP95: TARGETS.pgxCallingP95 });
 
     // A population sharing the sites of one generated genome, each keeping half of them.
     o.log(`genomics: importing ${o.population} genomes of ~${o.populationRecords.toLocaleString('en')} calls`);
