@@ -3,11 +3,13 @@
 // filters (variants, haplotypes, treatments, conditions; each by any of its items, all filters
 // given), and which (includePatientList). The denominator is the patients with any stored
 // genotype, haplotype or variant Observation — plus the numerator's, since an implication may
-// derive from findings Helix does not hold. Answered from the Observations stored in Helix
-// (src/genomics/stored-implications.ts) until Helix calls star alleles itself.
+// derive from findings Helix does not hold — and the patients Helix has called genotypes for.
+// Answered from the Observations stored in Helix (src/genomics/stored-implications.ts) and from
+// Helix's own calls with CPIC's advice on every GRCh38 study (src/genomics/pgx/called-implications.ts).
 import { flag, operationParams, populationParts, studyCriteria } from '../genomics/op-input.js';
 import { KIND_CODES, patientsWith } from '../genomics/stored-haplotypes.js';
 import { findImplications, implicationFilters } from '../genomics/stored-implications.js';
+import { calledImplications } from '../genomics/pgx/called-implications.js';
 import { genomicsOperation } from './genomics-operation.js';
 
 const NAME = 'find-population-tx-implications';
@@ -18,10 +20,11 @@ export const findPopulationTxImplicationsOperation = genomicsOperation(NAME, asy
   const filters = implicationFilters(params);
   const includePatients = flag(params, 'includePatientList');
   const study = studyCriteria(params);
-  const answer = await findImplications(ctx, s, filters, study);
+  const called = await calledImplications(ctx, s, study);
+  const answer = await findImplications(ctx, s, filters, study, undefined, called);
   const patients = new Set(answer.implications.flatMap((i) => (i.patientId ? [i.patientId] : [])));
   const cohort = await patientsWith(ctx, s, { codes: [...KIND_CODES.genotype, ...KIND_CODES.haplotype, ...KIND_CODES.variant], study });
-  for (const p of patients) cohort.add(p);
+  for (const p of [...patients, ...called.findings.map((f) => f.patientId as string)]) cohort.add(p);
   const part = populationParts(patients, cohort.size, includePatients);
   return { status: 200, headers: {}, resource: { resourceType: 'Parameters', parameter: [{ name: 'implications', part }] } };
 });

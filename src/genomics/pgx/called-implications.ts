@@ -41,16 +41,16 @@ const TASK_CODES = {
   increase: ['LA26423-6', 'Increase dose'],
 } as const;
 
-/** The implications of Helix's calls on the subject's studies that pass the study criteria, with the genotypes they rest on, as stored-implications.ts reads them. */
+/** The implications of Helix's calls on the studies (of one patient, or everyone's) that pass the study criteria, with the genotypes they rest on, as stored-implications.ts reads them. */
 export async function calledImplications(
-  ctx: FhirContext, s: Session, criteria: StudyCriteria, patientId: string,
+  ctx: FhirContext, s: Session, criteria: StudyCriteria, patientId?: string,
 ): Promise<{ implications: StoredObservation[]; findings: StoredObservation[] }> {
   const implications: StoredObservation[] = [];
   const findings = new Map<string, StoredObservation>();
   for (const { study, calls } of await studyCalls(ctx, s, criteria, patientId)) {
     for (const found of implicationsOfCalls(ctx.pgx, study, calls)) {
-      implications.push({ id: found.implication.id as string, patientId, resource: found.implication });
-      for (const g of found.genotypes) findings.set(g.id as string, { id: g.id as string, patientId, resource: g });
+      implications.push({ id: found.implication.id as string, patientId: study.patientId, resource: found.implication });
+      for (const g of found.genotypes) findings.set(g.id as string, { id: g.id as string, patientId: study.patientId, resource: g });
     }
   }
   return { implications, findings: [...findings.values()] };

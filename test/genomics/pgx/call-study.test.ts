@@ -182,6 +182,14 @@ describe('star-allele calls of imported studies', { skip }, () => {
     assert.equal(count(after, 1, 'numerator'), count(before, 1, 'numerator') + 1);
     assert.ok(subjects(after, 0).includes(carrier) && !subjects(after, 0).includes(other));
     assert.ok(subjects(after, 1).includes(other) && !subjects(after, 1).includes(carrier));
+
+    // Both have clopidogrel advice (avoid; usual dose); only the carrier's rests on CYP2C19 *2/*2.
+    const tx = async (query: string) => ((await fhir(server.base, 'GET', `$find-population-tx-implications?${query}&includePatientList=true`)).body as Parameters).parameter?.[0]?.part ?? [];
+    const listed = (parts: NonNullable<Parameters['parameter']>) => parts.filter((p) => p.name === 'subject').map((p) => p.valueString);
+    const clopidogrel = listed(await tx('treatments=http://www.nlm.nih.gov/research/umls/rxnorm|32968'));
+    assert.ok(clopidogrel.includes(carrier) && clopidogrel.includes(other));
+    const poor = listed(await tx(`treatments=32968&haplotypes=${encodeURIComponent('CYP2C19 *2/*2')}`));
+    assert.ok(poor.includes(carrier) && !poor.includes(other));
   });
 
   it('a GRCh37 study has no calls (the definitions are GRCh38; no liftover)', async () => {
