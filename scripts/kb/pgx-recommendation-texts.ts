@@ -5,18 +5,13 @@
 // entered here from the published guideline tables (read through PharmGKB's annotations
 // PA166124619 and PA166128738 of CPIC 2015 Table 2). Texts paraphrase what to do, by how much and
 // why; they are not CPIC's sentences.
+import type { Action, DoseAdjustment, GeneCondition, Strength } from '../../src/genomics/pgx/recommendations.js';
 import { CITATIONS, type Citation } from './pgx-citations.js';
 import { thiopurineDrugs } from './pgx-thiopurine-texts.js';
 
-/** CPIC's classification of a recommendation. */
-export type Strength = 'Strong' | 'Moderate' | 'Optional' | 'No recommendation';
-/** What a recommendation asks of the prescriber, in one word. */
-export type Action = 'no-change' | 'adjust-dose' | 'avoid' | 'consider-alternative' | 'monitor' | 'no-recommendation';
-
-/** Which results a record applies to: a phenotype, an activity-score range, or both. */
-export interface GeneCondition { phenotype?: string; activityScore?: { min: number; max?: number } }
-/** A dose change: direction, how much (percent of the usual dose) and the clinical detail. */
-export interface DoseAdjustment { direction: 'decrease' | 'increase'; percentOfStandard?: { min: number; max: number }; detail: string }
+// The record's vocabulary is the server's own (src/genomics/pgx/recommendations.ts), so what the
+// generator writes is what the loader checks.
+export type { Strength } from '../../src/genomics/pgx/recommendations.js';
 
 /** One recommendation as Helix words it, before CPIC's strength is attached. */
 export interface RecordTemplate {

@@ -6,7 +6,8 @@
 // per-drug dose facts rather than written out 105 times. Intermediate for both genes follows CPIC's
 // March 2024 update (start at 20-50% of the usual dose; PMID 38230823), which postdates the export.
 import { CITATIONS } from './pgx-citations.js';
-import type { DoseAdjustment, DrugTexts, RecordTemplate } from './pgx-recommendation-texts.js';
+import type { DoseAdjustment } from '../../src/genomics/pgx/recommendations.js';
+import type { DrugTexts, RecordTemplate } from './pgx-recommendation-texts.js';
 
 const PHENOTYPES = ['Normal Metabolizer', 'Intermediate Metabolizer', 'Possible Intermediate Metabolizer', 'Poor Metabolizer', 'Indeterminate', 'No Result'] as const;
 type Phenotype = (typeof PHENOTYPES)[number];
