@@ -239,8 +239,8 @@ function genomicHgvs(call: VariantCall): string | undefined {
   }
 }
 
-/** An HGNC gene: coded when the annotation gave its HGNC id, else by symbol. */
-function geneConcept(symbol: string, hgncId: string | undefined): CodeableConcept {
+/** An HGNC gene: coded when its HGNC id is known, else by symbol. */
+export function geneConcept(symbol: string, hgncId: string | undefined): CodeableConcept {
   if (!hgncId) return { text: symbol };
   return { coding: [{ system: SYSTEM.hgnc, code: hgncCode(hgncId), display: symbol }] };
 }

@@ -263,7 +263,7 @@ function svtypeOfAlt(kind: AltKind | undefined, alt: string, svtype: StructuralT
  * The allele indices of a GT (undefined for `.`), in order. VCF 4.4 allows a leading phase marker
  * (`|0/1`); it only says how the first allele is phased.
  */
-function genotypeAlleles(gt: string): (number | undefined)[] {
+export function genotypeAlleles(gt: string): (number | undefined)[] {
   const out: (number | undefined)[] = [];
   let from = gt.charCodeAt(0) === 124 || gt.charCodeAt(0) === 47 ? 1 : 0;
   for (let i = from; i <= gt.length; i++) {

@@ -4,7 +4,7 @@
 import type { Queryable } from '../../db/database.js';
 import type { GenomicStudy } from '../types.js';
 import { siteGenotypes } from '../variant-store.js';
-import type { SiteGenotype } from '../vcf-calls.js';
+import { genotypeAlleles, type SiteGenotype } from '../vcf-calls.js';
 import type { GeneAlleleDefinitions } from './allele-definitions.js';
 import { callDiplotypes, type GeneCall, type PositionGenotype, type SampleGenotypes } from './diplotypes.js';
 import type { PgxKnowledge } from './knowledge.js';
@@ -43,11 +43,9 @@ export function sampleGenotypes(defs: GeneAlleleDefinitions, sites: readonly Sit
 }
 
 function positionGenotype(site: SiteGenotype): PositionGenotype | undefined {
-  const gt = site.genotype.replace(/^[|/]/, '');
-  const indices = gt.split(/[|/]/);
-  const bases = indices.map((i) => (i === '.' ? undefined : i === '0' ? site.ref : site.alts[Number(i) - 1]));
+  const bases = genotypeAlleles(site.genotype).map((i) => (i === undefined ? undefined : i === 0 ? site.ref : site.alts[i - 1]));
   if (bases.every((b) => b === undefined)) return undefined;
-  const phased = gt.includes('|');
+  const phased = site.genotype.includes('|');
   const genotype: PositionGenotype = { alleles: [bases[0], bases.length > 1 ? bases[1] : undefined], phased };
   if (phased && site.phaseSet !== undefined) genotype.phaseSet = site.phaseSet;
   return genotype;

@@ -4,13 +4,13 @@
 // sample cannot tell candidates apart (a tie, often from missing positions), each candidate
 // diplotype is its own genotype Observation, and a note says so; the missing positions are noted.
 // The haplotype operations read these beside any genotype/haplotype Observations stored as resources.
-import type { CodeableConcept, Observation } from '@medplum/fhirtypes';
+import type { Observation } from '@medplum/fhirtypes';
 import type { Session } from '../../fhir/types.js';
 import type { FhirContext } from '../../fhir/types.js';
 import { studiesMatching, studyCriteria, type StudyCriteria } from '../op-input.js';
 import type { StoredObservation } from '../stored-haplotypes.js';
 import type { GenomicStudy } from '../types.js';
-import { genomicsObservation, loinc, SYSTEM } from '../variant-observation.js';
+import { geneConcept, genomicsObservation, loinc } from '../variant-observation.js';
 import { callStudy } from './call-study.js';
 import type { DiplotypeCall, GeneCall, HaplotypeCall } from './diplotypes.js';
 
@@ -23,11 +23,6 @@ const HGNC: Readonly<Record<string, string>> = {
   NUDT15: 'HGNC:23063', SLCO1B1: 'HGNC:10959', TPMT: 'HGNC:12014', UGT1A1: 'HGNC:12530', VKORC1: 'HGNC:23663',
 };
 
-/** The gene-studied value of a gene Helix calls. */
-export function geneStudied(gene: string): CodeableConcept {
-  const id = HGNC[gene];
-  return id ? { coding: [{ system: SYSTEM.hgnc, code: id, display: gene }] } : { text: gene };
-}
 
 /** Haplotype and genotype Observations of Helix's calls for the subject's studies that pass the operation's study filters. */
 export async function calledObservations(ctx: FhirContext, s: Session, params: URLSearchParams, patientId: string): Promise<StoredObservation[]> {
@@ -91,6 +86,6 @@ function observationBase(study: GenomicStudy, call: GeneCall, id: string, profil
   return {
     ...base,
     method: { text: `Helix star-allele calling (PharmCAT's named-allele matching method), ${call.gene} allele definitions ${call.knowledgeVersion}` },
-    component: [{ code: loinc('48018-6', 'Gene studied [ID]'), valueCodeableConcept: geneStudied(call.gene) }],
+    component: [{ code: loinc('48018-6', 'Gene studied [ID]'), valueCodeableConcept: geneConcept(call.gene, HGNC[call.gene]) }],
   };
 }
