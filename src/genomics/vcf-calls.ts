@@ -24,6 +24,8 @@ export interface VcfHeader {
   annotated: boolean;
   /** CHROM → accession and chromosome name, per build, worked out once per contig. */
   contigs: Map<string, { sequence: string; chromosome: string } | null>;
+  /** The last contig looked up: a sorted file asks for the same one line after line (twice a line when sites are kept). */
+  lastContig?: { chrom: string; build: GenomicBuild; contig: { sequence: string; chromosome: string } | null };
   /** FORMAT column → where GT, DP, AD, AF, PS and CN are in it (-1: absent), worked out once per FORMAT. */
   formats: Map<string, number[]>;
 }
@@ -278,6 +280,8 @@ export function genotypeAlleles(gt: string): (number | undefined)[] {
 
 /** A CHROM's accession and chromosome name on `build` (null when the build has no such chromosome), cached on the header. */
 function contigOf(header: VcfHeader, chrom: string, build: GenomicBuild): { sequence: string; chromosome: string } | null {
+  const last = header.lastContig;
+  if (last && last.chrom === chrom && last.build === build) return last.contig;
   const key = `${build}\t${chrom}`;
   let contig = header.contigs.get(key);
   if (contig === undefined) {
@@ -285,6 +289,7 @@ function contigOf(header: VcfHeader, chrom: string, build: GenomicBuild): { sequ
     contig = sequence ? { sequence, chromosome: (chromosomeOf(sequence, build) as { chromosome: string }).chromosome } : null;
     header.contigs.set(key, contig);
   }
+  header.lastContig = { chrom, build, contig };
   return contig;
 }
 
